@@ -1,0 +1,80 @@
+# Deep Learning Fundamentals with TensorFlow & Keras
+#
+#   make lab      set up .venv (first time) and open the course in JupyterLab
+#   make test     set up .venv (first time) and run every test (fast profile)
+#
+# Every target runs with .venv/bin first on PATH: nbgrader calls `alembic`
+# (and notebooks call `jupyter`) from PATH.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+STAMP  := $(VENV)/.installed
+KERNEL := dl-fundamentals
+export PATH := $(BIN):$(PATH)
+
+ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
+
+.PHONY: help setup lab test test-unit test-notebooks test-release test-grading test-browser \
+        release check-release lint format bench autograde validate clean
+
+help:
+	@echo "make lab       open the course in JupyterLab (sets everything up the first time)"
+	@echo "make test      run every test in the fast profile (sets everything up the first time)"
+	@echo "make release   regenerate notebooks/ from solutions/ with nbgrader"
+	@echo "make lint      ruff check + format check (code and notebooks)"
+	@echo "make format    ruff format + fix"
+	@echo "make bench     run every notebook in the full profile and write the results table"
+	@echo "make validate NB=notebooks/01_data_preprocessing/01_data_preprocessing.ipynb"
+	@echo "make clean     remove nbgrader's working folders and notebook outputs"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "Python 3.10-3.12 is needed, found %d.%d: run make PYTHON=python3.12 (or another)" % v)'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --user --name $(KERNEL) \
+		--display-name "Python (Deep Learning Fundamentals)" >/dev/null
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) notebooks/
+
+test: $(STAMP)
+	COURSE_PROFILE=fast $(BIN)/python -m pytest tests
+	COURSE_PROFILE=fast $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider solutions
+
+test-unit: $(STAMP)
+	COURSE_PROFILE=fast $(BIN)/python -m pytest tests -m "not slow and not browser"
+
+test-notebooks: $(STAMP)
+	COURSE_PROFILE=fast $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider solutions
+
+release: $(STAMP)
+	@for a in $(ASSIGNMENTS); do \
+		$(BIN)/nbgrader generate_assignment $$a --force --no-db --log-level=WARN || exit 1; \
+	done
+
+check-release: $(STAMP)
+	COURSE_PROFILE=fast $(BIN)/python -m pytest tests/test_release.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py $(if $(PROFILE),--profile $(PROFILE),)
+
+validate: $(STAMP)
+	@test -n "$(NB)" || (echo "usage: make validate NB=path/to/notebook.ipynb"; exit 2)
+	$(BIN)/nbgrader validate "$(NB)"
+
+clean:
+	rm -rf submitted autograded feedback gradebook.db .nbgrader.log outputs \
+		notebooks/*/outputs solutions/*/outputs

@@ -1,0 +1,383 @@
+"""Checks that exercise test cells call, with messages that say what is wrong.
+
+Each function checks one property and raises ``AssertionError`` with a message
+that names *where* (the variable or layer), *what was expected* and *what was
+got*, for example ``layer 2 (Dense): expected 300 units, got 256``. They raise
+explicitly rather than using ``assert``, which ``python -O`` removes.
+
+Example:
+    >>> import numpy as np
+    >>> check_shape("X_train", np.zeros((5, 3)), (5, 3))
+    >>> check_shape("X_train", np.zeros((5, 3)), (5, 4))
+    Traceback (most recent call last):
+    ...
+    AssertionError: X_train: expected shape (5, 4), got (5, 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "check_type",
+    "check_callable",
+    "check_shape",
+    "check_dtype",
+    "check_equal",
+    "check_close",
+    "check_in_range",
+    "check_at_least",
+    "check_at_most",
+    "check_one_hot",
+    "check_decreasing",
+    "check_layer_types",
+    "check_units",
+    "check_activations",
+    "check_param_count",
+    "check_architecture",
+]
+
+
+def fail(message: str) -> None:
+    """Raise the ``AssertionError`` every check raises."""
+    raise AssertionError(message)
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """A NumPy array from a NumPy array, a TensorFlow tensor, a list or a number."""
+    if hasattr(value, "numpy") and callable(value.numpy):
+        value = value.numpy()
+    return np.asarray(value)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "None (did you forget to return or assign the result?)"
+    return type(value).__name__
+
+
+# --------------------------------------------------------------------------- #
+# Plain values and arrays
+# --------------------------------------------------------------------------- #
+
+
+def check_type(name: str, value: Any, expected: type | tuple[type, ...]) -> None:
+    """Check ``isinstance(value, expected)``.
+
+    Example:
+        >>> check_type("n", 3, int)
+    """
+    if not isinstance(value, expected):
+        names = (
+            " or ".join(t.__name__ for t in expected)
+            if isinstance(expected, tuple)
+            else expected.__name__
+        )
+        fail(f"{name}: expected a {names}, got {_describe(value)}")
+
+
+def check_callable(name: str, value: Any) -> None:
+    """Check that ``value`` is a function (or another callable).
+
+    Example:
+        >>> check_callable("one_hot", len)
+    """
+    if not callable(value):
+        fail(f"{name}: expected a function, got {_describe(value)}")
+
+
+def check_shape(name: str, value: Any, expected: Sequence[int | None]) -> None:
+    """Check an array's or tensor's shape; ``None`` in ``expected`` matches any size.
+
+    Example:
+        >>> check_shape("batch", np.zeros((32, 784)), (None, 784))
+    """
+    if value is None:
+        fail(f"{name}: expected an array of shape {tuple(expected)}, got {_describe(value)}")
+    shape = tuple(int(d) if d is not None else None for d in getattr(value, "shape", np.shape(value)))
+    expected = tuple(expected)
+    if len(shape) != len(expected) or any(
+        e is not None and e != s for e, s in zip(expected, shape, strict=False)
+    ):
+        shown = tuple("any" if e is None else e for e in expected)
+        fail(f"{name}: expected shape {shown}, got {shape}".replace("'any'", "any"))
+
+
+def check_dtype(name: str, value: Any, expected: Any) -> None:
+    """Check an array's or tensor's dtype (NumPy or TensorFlow dtypes, or a name).
+
+    Example:
+        >>> check_dtype("X", np.zeros(2, dtype=np.float32), "float32")
+    """
+    got = getattr(value, "dtype", None)
+    if got is None:
+        fail(f"{name}: expected an array of dtype {expected}, got {_describe(value)}")
+    got_name = getattr(got, "name", str(got))
+    expected_name = getattr(expected, "name", None) or np.dtype(expected).name
+    if got_name != expected_name:
+        fail(f"{name}: expected dtype {expected_name}, got {got_name}")
+
+
+def check_equal(name: str, value: Any, expected: Any) -> None:
+    """Check exact equality of numbers, strings, lists or integer arrays.
+
+    Example:
+        >>> check_equal("iterations per epoch", 196, 196)
+    """
+    if isinstance(expected, (np.ndarray, list, tuple)) and not isinstance(value, str):
+        got = to_numpy(value) if value is not None else None
+        want = np.asarray(expected)
+        if got is None or got.shape != want.shape:
+            fail(
+                f"{name}: expected {len(want)} values, got "
+                f"{_describe(value) if got is None else got.shape}"
+            )
+        bad = np.flatnonzero(got.ravel() != want.ravel())
+        if bad.size:
+            i = int(bad[0])
+            fail(
+                f"{name}: {bad.size} of {want.size} values differ; first at position {i}: "
+                f"expected {want.ravel()[i]!r}, got {got.ravel()[i]!r}"
+            )
+        return
+    if value is None or value != expected:
+        fail(f"{name}: expected {expected!r}, got {value!r}")
+
+
+def check_close(
+    name: str, value: Any, expected: Any, rtol: float = 1e-5, atol: float = 1e-6
+) -> None:
+    """Check numbers or arrays agree within a tolerance (as ``np.allclose``).
+
+    Example:
+        >>> check_close("loss", 0.10000001, 0.1)
+    """
+    if value is None:
+        fail(f"{name}: expected a value close to {expected}, got {_describe(value)}")
+    got = to_numpy(value).astype(np.float64)
+    want = np.asarray(to_numpy(expected), dtype=np.float64)
+    if got.shape != want.shape:
+        fail(f"{name}: expected shape {want.shape}, got {got.shape}")
+    if not np.all(np.isfinite(got)):
+        fail(f"{name}: contains NaN or infinity; expected finite values")
+    close = np.isclose(got, want, rtol=rtol, atol=atol)
+    if not np.all(close):
+        if got.ndim == 0:
+            fail(f"{name}: expected {float(want):.6g}, got {float(got):.6g}")
+        i = np.unravel_index(int(np.flatnonzero(~close.ravel())[0]), got.shape)
+        fail(
+            f"{name}: {int((~close).sum())} of {got.size} values are off; first at index "
+            f"{tuple(int(k) for k in i)}: expected {want[i]:.6g}, got {got[i]:.6g}"
+        )
+
+
+def check_in_range(name: str, value: Any, low: float, high: float) -> None:
+    """Check every value lies in ``[low, high]``.
+
+    Example:
+        >>> check_in_range("pixels", np.array([0.0, 0.5, 1.0]), 0, 1)
+    """
+    arr = to_numpy(value).astype(np.float64)
+    if arr.size == 0:
+        fail(f"{name}: is empty; expected values in [{low}, {high}]")
+    lo, hi = float(np.min(arr)), float(np.max(arr))
+    if lo < low or hi > high:
+        fail(f"{name}: expected values in [{low}, {high}], got values from {lo:.6g} to {hi:.6g}")
+
+
+def check_at_least(name: str, value: Any, minimum: float) -> None:
+    """Check a number is at least ``minimum`` (an accuracy, say).
+
+    Example:
+        >>> check_at_least("test accuracy", 0.9, 0.8)
+    """
+    if value is None:
+        fail(f"{name}: expected a number >= {minimum}, got {_describe(value)}")
+    number = float(to_numpy(value))
+    if not number >= minimum:
+        fail(f"{name}: expected at least {minimum:.4g}, got {number:.4g}")
+
+
+def check_at_most(name: str, value: Any, maximum: float) -> None:
+    """Check a number is at most ``maximum`` (a loss or an error, say).
+
+    Example:
+        >>> check_at_most("RMSE", 0.5, 0.6)
+    """
+    if value is None:
+        fail(f"{name}: expected a number <= {maximum}, got {_describe(value)}")
+    number = float(to_numpy(value))
+    if not number <= maximum:
+        fail(f"{name}: expected at most {maximum:.4g}, got {number:.4g}")
+
+
+def check_one_hot(
+    name: str, value: Any, labels: Any | None = None, depth: int | None = None
+) -> None:
+    """Check a 2-D array is one-hot: 0s and 1s, exactly one 1 per row.
+
+    With ``labels``, also check row ``i`` has its 1 at column ``labels[i]``.
+
+    Example:
+        >>> check_one_hot("Y", np.eye(3)[[2, 0]], labels=[2, 0], depth=3)
+    """
+    if value is None:
+        fail(f"{name}: expected a one-hot array, got {_describe(value)}")
+    arr = to_numpy(value)
+    if arr.ndim != 2:
+        fail(f"{name}: expected a 2-D array (samples x classes), got {arr.ndim}-D shape {arr.shape}")
+    if depth is not None and arr.shape[1] != depth:
+        fail(f"{name}: expected {depth} columns (one per class), got {arr.shape[1]}")
+    if not np.all((arr == 0) | (arr == 1)):
+        fail(f"{name}: a one-hot array holds only 0s and 1s, got other values too")
+    sums = arr.sum(axis=1)
+    bad = np.flatnonzero(sums != 1)
+    if bad.size:
+        fail(f"{name}: row {int(bad[0])} has {int(sums[bad[0]])} ones; each row needs exactly one")
+    if labels is not None:
+        labels = to_numpy(labels).astype(int).ravel()
+        if len(labels) != len(arr):
+            fail(f"{name}: expected {len(labels)} rows (one per label), got {len(arr)}")
+        hot = arr.argmax(axis=1)
+        wrong = np.flatnonzero(hot != labels)
+        if wrong.size:
+            i = int(wrong[0])
+            fail(f"{name}: row {i} should have its 1 in column {labels[i]}, found it in column {hot[i]}")
+
+
+def check_decreasing(name: str, values: Sequence[float], min_drop: float = 0.0) -> None:
+    """Check the last value is below the first by more than ``min_drop`` (a falling loss).
+
+    Example:
+        >>> check_decreasing("loss", [2.3, 1.9, 1.5])
+    """
+    arr = to_numpy(list(values) if values is not None else []).astype(np.float64).ravel()
+    if arr.size < 2:
+        fail(f"{name}: expected at least 2 values to compare, got {arr.size}")
+    if not np.all(np.isfinite(arr)):
+        fail(f"{name}: contains NaN or infinity (a learning rate that is too large?)")
+    if not arr[-1] < arr[0] - min_drop:
+        fail(f"{name}: expected it to fall by more than {min_drop:.4g}, went from {arr[0]:.4g} to {arr[-1]:.4g}")
+
+
+# --------------------------------------------------------------------------- #
+# Keras models
+# --------------------------------------------------------------------------- #
+
+
+def model_layers(model: Any) -> list[Any]:
+    """The model's layers without the ``InputLayer`` (Functional models list it)."""
+    return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+
+
+def _check_model(model: Any) -> list[Any]:
+    if model is None or not hasattr(model, "layers"):
+        fail(f"model: expected a Keras model, got {_describe(model)}")
+    return model_layers(model)
+
+
+def _where(index: int, layer: Any) -> str:
+    return f"layer {index + 1} ({type(layer).__name__})"
+
+
+def check_layer_types(model: Any, expected: Sequence[str]) -> None:
+    """Check the model's layer classes, in order (``InputLayer`` not counted).
+
+    Example:
+        >>> check_layer_types(model, ["Flatten", "Dense", "Dense", "Dense"])   # doctest: +SKIP
+    """
+    layers = _check_model(model)
+    got = [type(layer).__name__ for layer in layers]
+    if len(got) != len(expected):
+        fail(f"model: expected {len(expected)} layers {list(expected)}, got {len(got)} layers {got}")
+    for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+        if g != e:
+            fail(f"layer {i + 1}: expected a {e} layer, got {g}")
+
+
+def check_units(model: Any, expected: Sequence[int | None]) -> None:
+    """Check each layer's ``units``; ``None`` skips layers without units (Flatten, Dropout).
+
+    Example:
+        >>> check_units(model, [None, 300, 100, 10])   # doctest: +SKIP
+    """
+    layers = _check_model(model)
+    if len(layers) != len(expected):
+        fail(f"model: expected {len(expected)} layers, got {len(layers)}")
+    for i, (layer, want) in enumerate(zip(layers, expected, strict=True)):
+        if want is None:
+            continue
+        got = getattr(layer, "units", None)
+        if got != want:
+            fail(f"{_where(i, layer)}: expected {want} units, got {got}")
+
+
+def activation_name(layer: Any) -> str | None:
+    """The name of a layer's activation function (``"relu"``, ``"softmax"``...), or None."""
+    activation = getattr(layer, "activation", None)
+    if activation is None:
+        return None
+    return getattr(activation, "__name__", type(activation).__name__).lower()
+
+
+def check_activations(model: Any, expected: Sequence[str | None]) -> None:
+    """Check each layer's activation by name; ``None`` skips a layer.
+
+    Example:
+        >>> check_activations(model, [None, "relu", "relu", "softmax"])   # doctest: +SKIP
+    """
+    layers = _check_model(model)
+    if len(layers) != len(expected):
+        fail(f"model: expected {len(expected)} layers, got {len(layers)}")
+    for i, (layer, want) in enumerate(zip(layers, expected, strict=True)):
+        if want is None:
+            continue
+        got = activation_name(layer)
+        if got != want.lower():
+            fail(f"{_where(i, layer)}: expected activation '{want}', got '{got}'")
+
+
+def check_param_count(model: Any, expected: int, trainable_only: bool = False) -> None:
+    """Check the model's total (or trainable) parameter count.
+
+    Example:
+        >>> check_param_count(model, 266_610)   # doctest: +SKIP
+    """
+    _check_model(model)
+    if not getattr(model, "built", True) or not model.weights:
+        fail("model: has no weights yet; give it an input shape (keras.Input) or call it on data")
+    got = model.count_params() if not trainable_only else int(
+        sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    )
+    kind = "trainable parameters" if trainable_only else "parameters"
+    if got != expected:
+        fail(f"model: expected {expected:,} {kind}, got {got:,}")
+
+
+def check_architecture(
+    model: Any,
+    layer_types: Sequence[str],
+    units: Sequence[int | None] | None = None,
+    activations: Sequence[str | None] | None = None,
+    params: int | None = None,
+) -> None:
+    """Run the model checks above in order: layer types, units, activations, parameters.
+
+    Example:
+        >>> check_architecture(                                   # doctest: +SKIP
+        ...     model, ["Flatten", "Dense", "Dense", "Dense"],
+        ...     units=[None, 300, 100, 10],
+        ...     activations=[None, "relu", "relu", "softmax"], params=266_610)
+    """
+    steps: list[Callable[[], None]] = [lambda: check_layer_types(model, layer_types)]
+    if units is not None:
+        steps.append(lambda: check_units(model, units))
+    if activations is not None:
+        steps.append(lambda: check_activations(model, activations))
+    if params is not None:
+        steps.append(lambda: check_param_count(model, params))
+    for step in steps:
+        step()
