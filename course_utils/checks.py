@@ -97,7 +97,9 @@ def check_shape(name: str, value: Any, expected: Sequence[int | None]) -> None:
     """
     if value is None:
         fail(f"{name}: expected an array of shape {tuple(expected)}, got {_describe(value)}")
-    shape = tuple(int(d) if d is not None else None for d in getattr(value, "shape", np.shape(value)))
+    shape = tuple(
+        int(d) if d is not None else None for d in getattr(value, "shape", np.shape(value))
+    )
     expected = tuple(expected)
     if len(shape) != len(expected) or any(
         e is not None and e != s for e, s in zip(expected, shape, strict=False)
@@ -228,7 +230,9 @@ def check_one_hot(
         fail(f"{name}: expected a one-hot array, got {_describe(value)}")
     arr = to_numpy(value)
     if arr.ndim != 2:
-        fail(f"{name}: expected a 2-D array (samples x classes), got {arr.ndim}-D shape {arr.shape}")
+        fail(
+            f"{name}: expected a 2-D array (samples x classes), got {arr.ndim}-D shape {arr.shape}"
+        )
     if depth is not None and arr.shape[1] != depth:
         fail(f"{name}: expected {depth} columns (one per class), got {arr.shape[1]}")
     if not np.all((arr == 0) | (arr == 1)):
@@ -245,7 +249,9 @@ def check_one_hot(
         wrong = np.flatnonzero(hot != labels)
         if wrong.size:
             i = int(wrong[0])
-            fail(f"{name}: row {i} should have its 1 in column {labels[i]}, found it in column {hot[i]}")
+            fail(
+                f"{name}: row {i} should have its 1 in column {labels[i]}, found it in column {hot[i]}"
+            )
 
 
 def check_decreasing(name: str, values: Sequence[float], min_drop: float = 0.0) -> None:
@@ -260,7 +266,9 @@ def check_decreasing(name: str, values: Sequence[float], min_drop: float = 0.0) 
     if not np.all(np.isfinite(arr)):
         fail(f"{name}: contains NaN or infinity (a learning rate that is too large?)")
     if not arr[-1] < arr[0] - min_drop:
-        fail(f"{name}: expected it to fall by more than {min_drop:.4g}, went from {arr[0]:.4g} to {arr[-1]:.4g}")
+        fail(
+            f"{name}: expected it to fall by more than {min_drop:.4g}, went from {arr[0]:.4g} to {arr[-1]:.4g}"
+        )
 
 
 # --------------------------------------------------------------------------- #
@@ -292,7 +300,9 @@ def check_layer_types(model: Any, expected: Sequence[str]) -> None:
     layers = _check_model(model)
     got = [type(layer).__name__ for layer in layers]
     if len(got) != len(expected):
-        fail(f"model: expected {len(expected)} layers {list(expected)}, got {len(got)} layers {got}")
+        fail(
+            f"model: expected {len(expected)} layers {list(expected)}, got {len(got)} layers {got}"
+        )
     for i, (g, e) in enumerate(zip(got, expected, strict=True)):
         if g != e:
             fail(f"layer {i + 1}: expected a {e} layer, got {g}")
@@ -349,8 +359,10 @@ def check_param_count(model: Any, expected: int, trainable_only: bool = False) -
     _check_model(model)
     if not getattr(model, "built", True) or not model.weights:
         fail("model: has no weights yet; give it an input shape (keras.Input) or call it on data")
-    got = model.count_params() if not trainable_only else int(
-        sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    got = (
+        model.count_params()
+        if not trainable_only
+        else int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
     )
     kind = "trainable parameters" if trainable_only else "parameters"
     if got != expected:

@@ -179,9 +179,10 @@ def setup(seed: int = DEFAULT_SEED, verbose: bool = True) -> str:
     _matplotlib_defaults()
     if verbose:
         py = f"{sys.version_info.major}.{sys.version_info.minor}"
+        hint = f" (set {PROFILE_ENV}=fast for a quick run)" if profile == "full" else ""
         print(
             f"TensorFlow {tf.__version__} | Keras {keras.__version__} | Python {py} | "
-            f"profile: {profile} (set {PROFILE_ENV}=fast for a quick run)"
+            f"profile: {profile}{hint}"
         )
     return profile
 

@@ -138,13 +138,17 @@ def verify_gzip_file(path: Path, size: int, sha256: str) -> None:
                 digest.update(block)
                 total += len(block)
     except (OSError, EOFError, zlib.error) as exc:
-        raise DataCorruptError(_corrupt_message(path, f"it cannot be decompressed ({exc})")) from None
+        raise DataCorruptError(
+            _corrupt_message(path, f"it cannot be decompressed ({exc})")
+        ) from None
     if total != size:
         raise DataCorruptError(
             _corrupt_message(path, f"it holds {total:,} bytes of data, expected {size:,}")
         )
     if digest.hexdigest() != sha256:
-        raise DataCorruptError(_corrupt_message(path, "its content does not match the known sha256"))
+        raise DataCorruptError(
+            _corrupt_message(path, "its content does not match the known sha256")
+        )
 
 
 def _corrupt_message(path: Path, why: str) -> str:

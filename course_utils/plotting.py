@@ -218,7 +218,14 @@ def plot_confusion_matrix(
     for i in ticks:
         for j in ticks:
             text = f"{matrix[i, j]:.2f}" if normalize else f"{int(matrix[i, j])}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                    color="white" if matrix[i, j] > threshold else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if matrix[i, j] > threshold else "black",
+            )
     fig.tight_layout()
     return fig

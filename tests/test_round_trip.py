@@ -1,0 +1,100 @@
+"""The full nbgrader round trip: generate, submit, autograde, feedback, export.
+
+- learner A submits the reference solutions of every notebook: full marks everywhere;
+- learner B submits the untouched release: 0 on every autograded cell, and no crash;
+- learner C gets one exercise wrong: loses exactly that exercise's points.
+
+Only A goes through every notebook (the course's one full round trip); B and C use
+the smallest notebook.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from grading import ASSIGNMENTS, SMALLEST, Course, graded_cell_points, replace_answer
+
+pytestmark = pytest.mark.slow
+
+WRONG_EXERCISE = "iterations"  # 01: iterations_per_epoch / total_iterations
+WRONG_TESTS = "iterations_tests"
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = Course(tmp_path_factory.mktemp("course"), ASSIGNMENTS)
+    for assignment in ASSIGNMENTS:
+        course.submit("learner_a", assignment, course.solved(assignment))
+    course.submit("learner_b", SMALLEST)  # the untouched release
+    wrong = replace_answer(
+        course.solved(SMALLEST),
+        WRONG_EXERCISE,
+        lambda src: src.replace("math.ceil(n_samples / batch_size)", "n_samples // batch_size"),
+    )
+    course.submit("learner_c", SMALLEST, wrong)
+    for assignment in ASSIGNMENTS:
+        course.check(course.autograde(assignment))
+    return course
+
+
+def test_release_is_what_learners_get(course):
+    for assignment in ASSIGNMENTS:
+        text = (course.root / "notebooks" / assignment / f"{assignment}.ipynb").read_text()
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, assignment
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_reference_solutions_get_full_marks(course, assignment):
+    points = graded_cell_points(assignment)
+    assert len(points) >= 3, f"{assignment}: expected at least 3 graded exercises"
+    scores = course.cell_scores("learner_a", assignment)
+    lost = {k: (scores.get(k), v) for k, v in points.items() if scores.get(k) != v}
+    assert not lost, f"{assignment}: reference solutions lost points (got, max): {lost}"
+
+
+def test_untouched_release_scores_zero(course):
+    scores = course.cell_scores("learner_b", SMALLEST)
+    assert set(scores) == set(graded_cell_points(SMALLEST))
+    assert all(score == 0 for score in scores.values()), scores
+
+
+def test_one_wrong_answer_loses_exactly_its_points(course):
+    points = graded_cell_points(SMALLEST)
+    scores = course.cell_scores("learner_c", SMALLEST)
+    assert scores[WRONG_TESTS] == 0
+    assert {k: v for k, v in scores.items() if k != WRONG_TESTS} == {
+        k: v for k, v in points.items() if k != WRONG_TESTS
+    }
+    # the learner sees why in the autograded notebook
+    autograded = course.autograded_notebook("learner_c", SMALLEST)
+    cell = next(
+        c for c in autograded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == WRONG_TESTS
+    )
+    errors = [o for o in cell.outputs if o.output_type == "error"]
+    assert errors and "expected 196, got 195" in errors[0].evalue
+
+
+def test_export_csv_has_the_numbers(course):
+    rows = {(r["student_id"], r["assignment"]): r for r in course.export()}
+    full = sum(graded_cell_points(SMALLEST).values())
+    wrong = graded_cell_points(SMALLEST)[WRONG_TESTS]
+    assert float(rows[("learner_a", SMALLEST)]["score"]) == full
+    assert float(rows[("learner_a", SMALLEST)]["max_score"]) == full
+    assert float(rows[("learner_b", SMALLEST)]["score"]) == 0
+    assert float(rows[("learner_c", SMALLEST)]["score"]) == full - wrong
+    for assignment in ASSIGNMENTS:
+        row = rows[("learner_a", assignment)]
+        assert float(row["score"]) == float(row["max_score"]) > 0, assignment
+
+
+def test_feedback_is_generated_for_every_learner(course):
+    course.check(course.generate_feedback(SMALLEST))
+    full = sum(graded_cell_points(SMALLEST).values())
+    wrong = graded_cell_points(SMALLEST)[WRONG_TESTS]
+    for student, expected in [("learner_a", full), ("learner_b", 0.0), ("learner_c", full - wrong)]:
+        html = (course.root / "feedback" / student / SMALLEST / f"{SMALLEST}.html").read_text()
+        match = re.search(r"Score:\s*([\d.]+)\s*/\s*([\d.]+)", html)
+        assert match, f"no score line in {student}'s feedback"
+        assert float(match.group(1)) == expected
