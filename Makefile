@@ -26,6 +26,7 @@ help:
 	@echo "make format    ruff format + fix"
 	@echo "make bench     run every notebook in the full profile and write the results table"
 	@echo "make validate NB=notebooks/01_data_preprocessing/01_data_preprocessing.ipynb"
+	@echo "make autograde A=01_data_preprocessing   check, autograde, feedback and export submitted/"
 	@echo "make clean     remove nbgrader's working folders and notebook outputs"
 
 $(STAMP): pyproject.toml
@@ -40,7 +41,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) notebooks/
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/
 
 test: $(STAMP)
 	COURSE_PROFILE=fast $(BIN)/python -m pytest tests
@@ -71,9 +72,16 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(if $(PROFILE),--profile $(PROFILE),)
 
+autograde: $(STAMP)
+	@test -n "$(A)" || (echo "usage: make autograde A=01_data_preprocessing"; exit 2)
+	-$(BIN)/python -m course_utils.grading check $(A)
+	$(BIN)/nbgrader autograde $(A)
+	$(BIN)/nbgrader generate_feedback $(A)
+	$(BIN)/nbgrader export
+
 validate: $(STAMP)
 	@test -n "$(NB)" || (echo "usage: make validate NB=path/to/notebook.ipynb"; exit 2)
-	$(BIN)/nbgrader validate "$(NB)"
+	$(BIN)/python -m course_utils.grading validate $(NB)
 
 clean:
 	rm -rf submitted autograded feedback gradebook.db .nbgrader.log outputs \

@@ -15,6 +15,25 @@ Examples (from the repository root, with the course's virtual environment active
     nbgrader export                                              # grades.csv
 """
 
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from course_utils.grading import (
+    BudgetedExecute,
+    GuardTestCells,
+    MoveStderrToStdout,
+    RequireCourseData,
+    RestoreTestCells,
+)
+
 c = get_config()  # noqa: F821  (nbgrader provides get_config)
 
 c.CourseDirectory.course_id = "dl-fundamentals"
@@ -42,16 +61,46 @@ _KERNEL_SETUP = [
     "os.environ['PYTHONWARNINGS'] = 'ignore'",
     "import warnings; warnings.simplefilter('ignore')",
 ]
+# Training cells take longer than nbgrader's 30 s default; a runaway answer
+# (an endless loop, a huge sleep) is stopped after this many seconds and the
+# rest of the notebook is still graded. BudgetedExecute also caps the whole
+# notebook, so no submission can hold up the rest of the class for long.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+c.BudgetedExecute.total_timeout = 600
+
+# A learner's kernel may not take more memory than this (bytes of address
+# space): a runaway allocation raises MemoryError in that cell instead of
+# taking the grading machine down.
+_KERNEL_SETUP.append(
+    "import resource; resource.setrlimit(resource.RLIMIT_AS, (8 * 1024**3, 8 * 1024**3))"
+)
 c.Execute.extra_arguments = [
     "--HistoryManager.hist_file=:memory:",
     "--IPKernelApp.exec_lines=" + repr(_KERNEL_SETUP),
 ]
 
-# Training cells take longer than nbgrader's 30 s default; a runaway answer
-# (an endless loop, a huge sleep) is stopped after this many seconds and the
-# rest of the notebook is still graded.
-c.Execute.timeout = 120
-c.Execute.interrupt_on_timeout = True
+# Autograding pipeline: nbgrader's own steps (sanitizing restores edited, deleted
+# or duplicated test cells from the instructor's copy) plus the course's guards;
+# see course_utils/grading.py for what each adds.
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.autograde_preprocessors = [
+    GuardTestCells,
+    BudgetedExecute,
+    RestoreTestCells,
+    RequireCourseData,
+    MoveStderrToStdout,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.LimitOutput.max_lines = 1000
+
+# Feedback shows learners their answers, outputs and scores, never the hidden tests.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
 
 # The stub a learner sees in place of a solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -53,6 +53,11 @@ def to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
+def _show(value: Any) -> str:
+    """``repr`` with NumPy scalars shown as plain numbers (NumPy 2 shows ``np.int64(3)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _describe(value: Any) -> str:
     if value is None:
         return "None (did you forget to return or assign the result?)"
@@ -133,20 +138,25 @@ def check_equal(name: str, value: Any, expected: Any) -> None:
         got = to_numpy(value) if value is not None else None
         want = np.asarray(expected)
         if got is None or got.shape != want.shape:
-            fail(
-                f"{name}: expected {len(want)} values, got "
-                f"{_describe(value) if got is None else got.shape}"
-            )
+            wanted = f"{len(want)} values" if want.ndim == 1 else f"shape {want.shape}"
+            fail(f"{name}: expected {wanted}, got {_describe(value) if got is None else got.shape}")
         bad = np.flatnonzero(got.ravel() != want.ravel())
         if bad.size:
             i = int(bad[0])
             fail(
                 f"{name}: {bad.size} of {want.size} values differ; first at position {i}: "
-                f"expected {want.ravel()[i]!r}, got {got.ravel()[i]!r}"
+                f"expected {_show(want.ravel()[i])}, got {_show(got.ravel()[i])}"
             )
         return
+    if hasattr(value, "shape") and tuple(value.shape) != ():
+        fail(
+            f"{name}: expected a single value {_show(expected)}, "
+            f"got an array of shape {tuple(value.shape)}"
+        )
+    if hasattr(value, "shape"):  # a 0-d NumPy array or tensor: compare its number
+        value = to_numpy(value).item()
     if value is None or value != expected:
-        fail(f"{name}: expected {expected!r}, got {value!r}")
+        fail(f"{name}: expected {_show(expected)}, got {_show(value)}")
 
 
 def check_close(
@@ -182,9 +192,13 @@ def check_in_range(name: str, value: Any, low: float, high: float) -> None:
     Example:
         >>> check_in_range("pixels", np.array([0.0, 0.5, 1.0]), 0, 1)
     """
+    if value is None:
+        fail(f"{name}: expected values in [{low}, {high}], got {_describe(value)}")
     arr = to_numpy(value).astype(np.float64)
     if arr.size == 0:
         fail(f"{name}: is empty; expected values in [{low}, {high}]")
+    if np.isnan(arr).any():
+        fail(f"{name}: contains NaN; expected values in [{low}, {high}]")
     lo, hi = float(np.min(arr)), float(np.max(arr))
     if lo < low or hi > high:
         fail(f"{name}: expected values in [{low}, {high}], got values from {lo:.6g} to {hi:.6g}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -18,13 +17,14 @@ from pathlib import Path
 
 import nbformat
 
+from course_utils.grading import reference_submission
+
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
 NOTEBOOKS = REPO / "notebooks"
 ASSIGNMENTS = sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and p.name[:2].isdigit())
 SMALLEST = "01_data_preprocessing"
 
-_SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
 def nbgrader_env() -> dict[str, str]:
@@ -52,24 +52,9 @@ def grade_id(cell) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
-def strip_solution_markers(source: str) -> str:
-    return "\n".join(line for line in source.splitlines() if not _SOLUTION_MARKERS.match(line))
-
-
 def solved_notebook(assignment: str, root: Path = REPO):
-    """The learner release with every answer cell filled in with the reference solution:
-    what a learner who gets everything right submits."""
-    release = nbformat.read(root / "notebooks" / assignment / f"{assignment}.ipynb", as_version=4)
-    source = nbformat.read(root / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
-    answers = {
-        grade_id(c): strip_solution_markers(c.source)
-        for c in source.cells
-        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-    }
-    for cell in release.cells:
-        if grade_id(cell) in answers:
-            cell.source = answers[grade_id(cell)]
-    return release
+    """What a learner who gets everything right submits (release + reference answers)."""
+    return reference_submission(root, assignment)
 
 
 def graded_cell_points(assignment: str, root: Path = REPO) -> dict[str, float]:

@@ -1,0 +1,242 @@
+"""The course in JupyterLab, driven in a real (headless) Chromium with Playwright.
+
+Starts `jupyter lab` on loopback with a token, in a scratch copy of the course, and:
+opens notebook 01 from the file browser; runs every cell of a solved copy in the fast
+profile and checks no cell shows an error; checks nbgrader's extension (Validate button,
+Formgrader); presses Validate on a right and on a wrong answer and reads the verdict.
+Screenshots go to test-artifacts/browser/.
+
+Skips, with the reason, where Chromium or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grading import NOTEBOOKS, REPO, SMALLEST, grade_id, replace_answer, solved_notebook
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+TOKEN = "course-browser-test"
+NB_NAME = f"{SMALLEST}.ipynb"
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"Chromium not found at {CHROMIUM}: install it (Debian: apt-get install chromium) "
+        "or point the CHROMIUM environment variable at it",
+        allow_module_level=True,
+    )
+playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_settings(folder: Path) -> None:
+    """JupyterLab user settings: render every cell (no windowing), no news pop-up."""
+    settings = {
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
+    }
+    for name, value in settings.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lab")
+    course = root / "course"
+    course.mkdir()
+    shutil.copy(REPO / "nbgrader_config.py", course)
+    shutil.copytree(NOTEBOOKS / SMALLEST, course / "notebooks" / SMALLEST)
+    shutil.copytree(REPO / "solutions" / SMALLEST, course / "solutions" / SMALLEST)
+    # practice copies: every answer filled in, and one with a wrong answer
+    solved = solved_notebook(SMALLEST)
+    wrong = replace_answer(
+        solved,
+        "iterations",
+        lambda s: s.replace("math.ceil(n_samples / batch_size)", "n_samples // batch_size"),
+    )
+    for folder, nb in (("solved", solved), ("wrong", wrong)):
+        (course / "practice" / folder).mkdir(parents=True)
+        nbformat.write(nb, course / "practice" / folder / NB_NAME)
+    settings = root / "settings"
+    _write_settings(settings)
+
+    port = _free_port()
+    env = dict(os.environ, COURSE_PROFILE="fast", JUPYTERLAB_SETTINGS_DIR=str(settings))
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        f"--IdentityProvider.token={TOKEN}",
+        f"--ServerApp.root_dir={course}",
+        "--ServerApp.open_browser=False",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    log = (root / "server.log").open("w")
+    server = subprocess.Popen(command, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(
+                    "jupyter lab did not start:\n" + (root / "server.log").read_text()[-3000:]
+                )
+            time.sleep(1)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    yield {"url": url, "course": course, "root": root}
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(lab, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{lab['url']}/lab?token={TOKEN}")
+    page.wait_for_selector(".jp-DirListing-content")
+    yield page
+    context.close()
+
+
+def _open_from_browser(page, *parts: str):
+    """Double-click through the file browser: folders, then the notebook."""
+    for part in parts:
+        page.locator(".jp-DirListing-item", has_text=part).first.dblclick()
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook")
+    page.wait_for_selector(".jp-Notebook-cell")
+
+
+def _run_all(page, lab, relative: str, timeout: float = 300):
+    """Run > Run All Cells, then wait until the saved notebook has every cell executed."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    deadline = time.monotonic() + timeout
+    path = lab["course"] / relative
+    while time.monotonic() < deadline:
+        time.sleep(3)
+        page.keyboard.press("Control+s")
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        busy = page.locator(".jp-InputPrompt", has_text="[*]").count()
+        if code and all(c.execution_count for c in code) and busy == 0:
+            return nb
+    pytest.fail(f"running every cell of {relative} did not finish in {timeout} s")
+
+
+def test_open_first_notebook_from_file_browser(page):
+    _open_from_browser(page, "notebooks", SMALLEST, NB_NAME)
+    heading = page.locator(".jp-NotebookPanel h1").first
+    assert "01. Data loading" in heading.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "01-opened.png"))
+
+
+def test_run_all_cells_shows_no_error(page, lab):
+    _open_from_browser(page, "practice", "solved", NB_NAME)
+    page.wait_for_selector(
+        ".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar", timeout=60_000
+    )
+    nb = _run_all(page, lab, f"practice/solved/{NB_NAME}")
+    errors = [
+        (grade_id(c) or i, o.get("ename"))
+        for i, c in enumerate(nb.cells)
+        for o in c.get("outputs", [])
+        if o.output_type == "error"
+    ]
+    assert not errors, f"cells with errors: {errors}"
+    shown = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert shown.count() == 0, f"{shown.count()} cells show error or stderr output"
+    assert page.get_by_text("Visible tests passed.").count() >= 4
+    page.screenshot(path=str(ARTIFACTS / "02-run-all.png"), full_page=False)
+
+
+def test_nbgrader_extension_installed_and_enabled():
+    out = subprocess.run(
+        [sys.executable, "-m", "jupyter", "labextension", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    text = out.stdout + out.stderr
+    line = next((row for row in text.splitlines() if "@jupyter/nbgrader" in row), "")
+    assert "enabled" in line and "OK" in line, text
+
+
+def test_formgrader_opens_for_the_instructor(page):
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Formgrader").first.click()
+    frame = page.frame_locator("iframe").first
+    frame.get_by_text("Manage Assignments").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / "03-formgrader.png"))
+
+
+@pytest.mark.parametrize(
+    ("folder", "verdict_class", "text"),
+    [
+        ("solved", "validation-success", "Success! Your notebook passes all the tests."),
+        ("wrong", "validation-failed", "expected 196, got 195"),
+    ],
+)
+def test_validate_button_gives_the_verdict(page, folder, verdict_class, text):
+    _open_from_browser(page, "practice", folder, NB_NAME)
+    page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate", exact=True).click()
+    dialog = page.locator(f".jp-Dialog .{verdict_class}")
+    dialog.wait_for(timeout=300_000)
+    assert text in dialog.inner_text()
+    page.screenshot(path=str(ARTIFACTS / f"04-validate-{folder}.png"))
