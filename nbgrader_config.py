@@ -20,14 +20,18 @@ from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
+    ClearOutput,
     GetGrades,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
 from course_utils.grading import (
     BudgetedExecute,
+    DropDuplicateIds,
     GuardTestCells,
     MoveStderrToStdout,
     RequireCourseData,
@@ -84,6 +88,13 @@ c.Execute.extra_arguments = [
 # or duplicated test cells from the instructor's copy) plus the course's guards;
 # see course_utils/grading.py for what each adds.
 c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DropDuplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
 c.Autograde.autograde_preprocessors = [
     GuardTestCells,
     BudgetedExecute,

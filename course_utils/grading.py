@@ -14,6 +14,10 @@ cells and undoes cell-type changes; these add what this course needs on top:
 - :class:`RequireCourseData` stops grading a submission (no grade recorded, a
   clear error) when the *grading machine* cannot load the course data, instead
   of giving the learner a silent zero.
+- :class:`DropDuplicateIds` replaces nbgrader's ``DeduplicateIds``: a learner who
+  copies a graded cell gets the copy turned into an ordinary cell. nbgrader 0.9
+  leaves an empty ``nbgrader`` entry on it, which makes ``add_missing_cells``
+  crash with ``KeyError: 'grade_id'`` and the whole submission score 0.
 - :class:`MoveStderrToStdout` keeps a correct answer from losing its points to a
   library warning: nbgrader scores any graded cell that wrote to stderr as 0,
   while this course's tests always fail by raising.
@@ -37,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import DeduplicateIds, Execute, NbGraderPreprocessor
 from traitlets import Integer
 
 DATA_ERRORS = frozenset({"DataUnavailableError", "DataCorruptError"})
@@ -76,6 +80,26 @@ def guarded_source(source: str, grade_id: str) -> str:
     )
 
 
+class DropDuplicateIds(DeduplicateIds):
+    """Sanitizing: keep the last cell with a given grade id, make the others plain cells."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        meta = cell.get("metadata", {})
+        grade_id = meta.get("nbgrader", {}).get("grade_id")
+        if grade_id is None:
+            return cell, resources
+        if grade_id in self.grade_ids:
+            self.log.warning(
+                "Cell '%s' appears more than once in the submission: only its last copy is "
+                "graded; the others run as ordinary cells.",
+                grade_id,
+            )
+            del meta["nbgrader"]
+        else:
+            self.grade_ids.add(grade_id)
+        return cell, resources
+
+
 class GuardTestCells(NbGraderPreprocessor):
     """Before execution: wrap every autograded test cell in :func:`guarded_source`."""
 
@@ -87,11 +111,22 @@ class GuardTestCells(NbGraderPreprocessor):
 
 
 class RestoreTestCells(NbGraderPreprocessor):
-    """After execution: put back the test cells' own source (for feedback and review)."""
+    """After execution: put back the test cells' own source (for feedback and review).
+
+    The traceback frame of the wrapper is dropped too: it quotes the whole test
+    source, hidden tests included, and feedback must not show those.
+    """
 
     def preprocess_cell(self, cell, resources, index):
         if _ORIGINAL_SOURCE in cell.get("metadata", {}):
             cell.source = cell.metadata.pop(_ORIGINAL_SOURCE)
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output["traceback"] = [
+                        entry
+                        for entry in output.get("traceback", [])
+                        if "_course_builtins" not in entry
+                    ]
         return cell, resources
 
 

@@ -26,7 +26,6 @@ ASSIGNMENTS = sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and p.nam
 SMALLEST = "01_data_preprocessing"
 
 
-
 def nbgrader_env() -> dict[str, str]:
     """The environment nbgrader needs: the virtual environment's bin folder first on PATH
     (nbgrader runs ``alembic`` from PATH when it opens the gradebook)."""
@@ -121,7 +120,8 @@ class Course:
         return path
 
     def autograde(self, assignment: str, *extra: str) -> subprocess.CompletedProcess:
-        return run_nbgrader(["autograde", assignment, *extra], self.root)
+        # a whole class, one learner after another: allow an hour before calling it hung
+        return run_nbgrader(["autograde", assignment, *extra], self.root, timeout=3600)
 
     def generate_feedback(self, assignment: str, *extra: str) -> subprocess.CompletedProcess:
         return run_nbgrader(["generate_feedback", assignment, *extra], self.root)
@@ -153,6 +153,9 @@ def replace_answer(notebook, cell_grade_id: str, new_source: str | Callable[[str
     notebook = nbformat.from_dict(notebook)
     for cell in notebook.cells:
         if grade_id(cell) == cell_grade_id:
-            cell.source = new_source(cell.source) if callable(new_source) else new_source
+            before = cell.source
+            cell.source = new_source(before) if callable(new_source) else new_source
+            if cell.source == before:
+                raise ValueError(f"replacing the answer in {cell_grade_id!r} changed nothing")
             return notebook
     raise KeyError(f"no cell with grade_id {cell_grade_id!r}")

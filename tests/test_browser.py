@@ -85,7 +85,12 @@ def lab(tmp_path_factory):
     _write_settings(settings)
 
     port = _free_port()
-    env = dict(os.environ, COURSE_PROFILE="fast", JUPYTERLAB_SETTINGS_DIR=str(settings))
+    env = dict(
+        os.environ,
+        COURSE_PROFILE="fast",
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(root / "workspaces"),
+    )
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     command = [
         sys.executable,
@@ -116,6 +121,10 @@ def lab(tmp_path_factory):
                     "jupyter lab did not start:\n" + (root / "server.log").read_text()[-3000:]
                 )
             time.sleep(1)
+    # the server itself must list the course folders, or the UI cannot
+    with urllib.request.urlopen(f"{url}/api/contents?token={TOKEN}", timeout=30) as response:
+        listed = sorted(item["name"] for item in json.load(response)["content"])
+    assert {"notebooks", "practice"} <= set(listed), f"the server lists {listed} in {course}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     yield {"url": url, "course": course, "root": root}
     server.terminate()
@@ -148,22 +157,57 @@ def page(lab, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(60_000)
-    page.goto(f"{lab['url']}/lab?token={TOKEN}")
+    page.course_server_log = lab["root"] / "server.log"
+    page.goto(f"{lab['url']}/lab?reset&token={TOKEN}")
     page.wait_for_selector(".jp-DirListing-content")
     yield page
     context.close()
 
 
 def _open_from_browser(page, *parts: str):
-    """Double-click through the file browser: folders, then the notebook."""
+    """Double-click through the file browser, from its top folder: folders, then the notebook."""
+    page.locator(".jp-BreadCrumbs-home").first.click()
     for part in parts:
-        page.locator(".jp-DirListing-item", has_text=part).first.dblclick()
+        item = page.locator(".jp-DirListing-item", has_text=part).first
+        try:
+            item.wait_for(timeout=20_000)
+        except playwright_api.TimeoutError:  # a listing loaded before the server was ready
+            page.locator("[data-command='filebrowser:refresh']").first.click()
+        try:
+            item.wait_for(timeout=60_000)
+        except playwright_api.TimeoutError:
+            shot = ARTIFACTS / f"missing-{part}.png"
+            page.screenshot(path=str(shot))
+            listed = page.locator(".jp-DirListing-item").all_inner_texts()
+            crumbs = page.locator(".jp-BreadCrumbs").first.inner_text()
+            pytest.fail(
+                f"the file browser shows no {part!r} (folder {crumbs!r} lists {listed}); "
+                f"screenshot: {shot}\nserver log:\n{_server_log(page)}"
+            )
+        item.dblclick()
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook")
     page.wait_for_selector(".jp-Notebook-cell")
 
 
+def _server_log(page) -> str:
+    log = getattr(page, "course_server_log", None)
+    return log.read_text()[-3000:] if log and log.exists() else "(none)"
+
+
+def _wait_for_idle_kernel(page, timeout: float = 180_000):
+    """Wait until the status bar says the notebook's kernel is idle (it starts on open)."""
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    if dialog.count():
+        page.keyboard.press("Enter")
+    page.wait_for_function(
+        "document.querySelector('#jp-main-statusbar')?.innerText.includes('| Idle')",
+        timeout=timeout,
+    )
+
+
 def _run_all(page, lab, relative: str, timeout: float = 300):
     """Run > Run All Cells, then wait until the saved notebook has every cell executed."""
+    _wait_for_idle_kernel(page)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     deadline = time.monotonic() + timeout
@@ -171,11 +215,16 @@ def _run_all(page, lab, relative: str, timeout: float = 300):
     while time.monotonic() < deadline:
         time.sleep(3)
         page.keyboard.press("Control+s")
-        nb = nbformat.read(path, as_version=4)
+        time.sleep(1)
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except (nbformat.reader.NotJSONError, ValueError):  # caught mid-save: try again
+            continue
         code = [c for c in nb.cells if c.cell_type == "code"]
         busy = page.locator(".jp-InputPrompt", has_text="[*]").count()
         if code and all(c.execution_count for c in code) and busy == 0:
             return nb
+    page.screenshot(path=str(ARTIFACTS / "02-run-all-timeout.png"))
     pytest.fail(f"running every cell of {relative} did not finish in {timeout} s")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -139,8 +140,11 @@ def scenario_notebooks(course):
     nb = replace_answer(
         solved,
         WRONG_ID,
-        lambda src: src.replace(
-            "return int(math.ceil", "_sys.stderr.write('noise\\n')\n        return int(math.ceil"
+        lambda src: re.sub(
+            r"^( +)return int\(math\.ceil",
+            r"\1_sys.stderr.write('noise\\n')\n\1return int(math.ceil",
+            src,
+            flags=re.M,
         ),
     )
     out["writes_stderr"] = (_prepend(nb, WRONG_ID, noisy), dict(POINTS))
@@ -355,3 +359,30 @@ def test_guard_restores_builtins_for_test_code():
         exec(test, dict(namespace))  # without the guard the shadowed len is used
     assert "result_seen" not in namespace, "test code must not write into the learner's namespace"
     json.dumps(guarded_source(test, "t"))  # plain text, safe to store in a notebook
+
+
+def test_restored_test_cell_keeps_no_trace_of_the_wrapper():
+    """The wrapper's traceback frame quotes the hidden tests: it must not reach feedback."""
+    from course_utils.grading import GuardTestCells, RestoreTestCells
+
+    source = "check(answer)\n### BEGIN HIDDEN TESTS\nsecret_case()\n### END HIDDEN TESTS"
+    cell = nbformat.v4.new_code_cell(
+        source, metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 1}}
+    )
+    cell, _ = GuardTestCells().preprocess_cell(cell, {}, 0)
+    assert "secret_case" in cell.source and "_course_builtins" in cell.source
+    frame = f"Cell In[3], line 2\n----> 2 _course_builtins.exec({source!r})"
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "error",
+            ename="AssertionError",
+            evalue="answer: expected 1, got 2",
+            traceback=["----", frame, "File <tests t>:1", "AssertionError: expected 1, got 2"],
+        )
+    ]
+    cell, _ = RestoreTestCells().preprocess_cell(cell, {}, 0)
+    assert cell.source == source
+    assert "_course_builtins" not in cell.metadata
+    traceback = cell.outputs[0]["traceback"]
+    assert traceback == ["----", "File <tests t>:1", "AssertionError: expected 1, got 2"]
+    assert not any("secret_case" in entry for entry in traceback)

@@ -32,10 +32,21 @@ def test_grading_kernel_runs_fast_profile_quietly():
 def test_autograde_pipeline_has_the_course_guards():
     c = _config()
     names = [p.__name__ for p in c.Autograde.autograde_preprocessors]
-    assert names.index("GuardTestCells") < names.index("BudgetedExecute") < names.index("RestoreTestCells")
+    assert (
+        names.index("GuardTestCells")
+        < names.index("BudgetedExecute")
+        < names.index("RestoreTestCells")
+    )
     assert names.index("RequireCourseData") < names.index("SaveAutoGrades")
     assert names.index("MoveStderrToStdout") < names.index("SaveAutoGrades")
     assert c.OverwriteCells.add_missing_cells is True
     assert c.Execute.timeout >= 60
     feedback = [p.__name__ for p in c.GenerateFeedback.preprocessors]
     assert "ClearHiddenTests" in feedback
+
+
+def test_copied_graded_cells_are_dropped_cleanly():
+    """nbgrader's DeduplicateIds leaves an empty `nbgrader` entry that crashes add_missing_cells."""
+    names = [p.__name__ for p in _config().Autograde.sanitize_preprocessors]
+    assert "DropDuplicateIds" in names and "DeduplicateIds" not in names
+    assert names.index("DropDuplicateIds") < names.index("OverwriteCells")
