@@ -1,11 +1,13 @@
 """The full nbgrader round trip: generate, submit, autograde, feedback, export.
 
 - learner A submits the reference solutions of every notebook: full marks everywhere;
-- learner B submits the untouched release: 0 on every autograded cell, and no crash;
+- learner B submits the untouched release of every notebook: 0 on every autograded
+  cell, no crash, and only the test cells fail (a learner stuck on one exercise can
+  still run the rest of the notebook);
 - learner C gets one exercise wrong: loses exactly that exercise's points.
 
-Only A goes through every notebook (the course's one full round trip); B and C use
-the smallest notebook.
+A and B go through every notebook (the course's one full round trip); C uses the
+smallest notebook.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 
 import pytest
 
-from grading import ASSIGNMENTS, SMALLEST, Course, graded_cell_points, replace_answer
+from grading import ASSIGNMENTS, SMALLEST, Course, grade_id, graded_cell_points, replace_answer
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +29,8 @@ def course(tmp_path_factory):
     course = Course(tmp_path_factory.mktemp("course"), ASSIGNMENTS)
     for assignment in ASSIGNMENTS:
         course.submit("learner_a", assignment, course.solved(assignment))
-    course.submit("learner_b", SMALLEST)  # the untouched release
+    for assignment in ASSIGNMENTS:
+        course.submit("learner_b", assignment)  # the untouched release
     wrong = replace_answer(
         course.solved(SMALLEST),
         WRONG_EXERCISE,
@@ -54,10 +57,22 @@ def test_reference_solutions_get_full_marks(course, assignment):
     assert not lost, f"{assignment}: reference solutions lost points (got, max): {lost}"
 
 
-def test_untouched_release_scores_zero(course):
-    scores = course.cell_scores("learner_b", SMALLEST)
-    assert set(scores) == set(graded_cell_points(SMALLEST))
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_release_scores_zero_and_runs_to_the_end(course, assignment):
+    scores = course.cell_scores("learner_b", assignment)
+    assert set(scores) == set(graded_cell_points(assignment))
     assert all(score == 0 for score in scores.values()), scores
+    notebook = course.autograded_notebook("learner_b", assignment)
+    failed = {
+        (grade_id(cell) or f"cell {index}", output.ename)
+        for index, cell in enumerate(notebook.cells)
+        for output in cell.get("outputs", [])
+        if output.output_type == "error"
+    }
+    tests = {(gid, "NotImplementedError") for gid in graded_cell_points(assignment)}
+    assert failed == tests, (
+        f"{assignment}: cells that failed other than the test cells: {failed - tests}"
+    )
 
 
 def test_one_wrong_answer_loses_exactly_its_points(course):
