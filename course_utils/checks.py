@@ -204,15 +204,20 @@ def check_in_range(name: str, value: Any, low: float, high: float) -> None:
         fail(f"{name}: expected values in [{low}, {high}], got values from {lo:.6g} to {hi:.6g}")
 
 
+def _as_number(name: str, value: Any, wanted: str) -> float:
+    """``value`` as a float; a missing value fails with "expected a number <wanted>"."""
+    if value is None:
+        fail(f"{name}: expected a number {wanted}, got {_describe(value)}")
+    return float(to_numpy(value))
+
+
 def check_at_least(name: str, value: Any, minimum: float) -> None:
     """Check a number is at least ``minimum`` (an accuracy, say).
 
     Example:
         >>> check_at_least("test accuracy", 0.9, 0.8)
     """
-    if value is None:
-        fail(f"{name}: expected a number >= {minimum}, got {_describe(value)}")
-    number = float(to_numpy(value))
+    number = _as_number(name, value, f">= {minimum}")
     if not number >= minimum:
         fail(f"{name}: expected at least {minimum:.4g}, got {number:.4g}")
 
@@ -223,9 +228,7 @@ def check_at_most(name: str, value: Any, maximum: float) -> None:
     Example:
         >>> check_at_most("RMSE", 0.5, 0.6)
     """
-    if value is None:
-        fail(f"{name}: expected a number <= {maximum}, got {_describe(value)}")
-    number = float(to_numpy(value))
+    number = _as_number(name, value, f"<= {maximum}")
     if not number <= maximum:
         fail(f"{name}: expected at most {maximum:.4g}, got {number:.4g}")
 
