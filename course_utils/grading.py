@@ -1,8 +1,8 @@
 """Autograding that holds up against real submissions: nbgrader plugins and a pre-flight check.
 
 ``nbgrader_config.py`` plugs the preprocessors below into ``nbgrader autograde``.
-nbgrader already restores edited or deleted test cells, de-duplicates copied
-cells and undoes cell-type changes; these add what this course needs on top:
+nbgrader already restores edited or deleted test cells and undoes cell-type
+changes; these add what this course needs on top:
 
 - :class:`GuardTestCells` runs every graded test cell with Python's own builtins
   and a fresh namespace view, so an earlier ``len = lambda x: 10`` (or any other

@@ -68,23 +68,19 @@ def test_record_appends_json_lines(results_file, capsys):
     assert "accuracy = 0.9000" in capsys.readouterr().out  # still printed
 
 
-def test_record_numpy_scalars(results_file, capsys):
-    value = np.float32(0.25)
+@pytest.mark.parametrize("kind", ["numpy", "tensorflow"])
+def test_record_array_library_scalars(results_file, capsys, kind, request):
+    """NumPy and TensorFlow scalars are printed and saved as plain Python numbers."""
+    if kind == "numpy":
+        value, count = np.float32(0.25), np.int64(196)
+    else:
+        tf = request.getfixturevalue("tf")
+        value, count = tf.constant(0.25), tf.constant(196)
     assert record("loss", value) is value
-    record("params", np.int64(266_610))
-    assert capsys.readouterr().out == "loss = 0.2500\nparams = 266610\n"
-    loss, params = _lines(results_file)
+    record("steps", count)
+    assert capsys.readouterr().out == "loss = 0.2500\nsteps = 196\n"
+    loss, steps = _lines(results_file)
     assert loss["value"] == 0.25 and type(loss["value"]) is float
-    assert params["value"] == 266_610 and type(params["value"]) is int
-
-
-def test_record_tf_scalars(results_file, capsys, tf):
-    value = tf.constant(0.5)
-    assert record("val_accuracy", value) is value
-    record("steps", tf.constant(196))
-    assert capsys.readouterr().out == "val_accuracy = 0.5000\nsteps = 196\n"
-    acc, steps = _lines(results_file)
-    assert acc["value"] == 0.5 and type(acc["value"]) is float
     assert steps["value"] == 196 and type(steps["value"]) is int
 
 
