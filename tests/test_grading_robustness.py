@@ -72,6 +72,7 @@ def scenario_notebooks(course):
     nb = _wrong(solved)
     i = _cell_index(nb, WRONG_TESTS)
     copy = nbformat.from_dict(nb.cells[i])
+    copy.id = f"{copy.id}-copy"  # JupyterLab gives a pasted cell a new id; the grade_id stays
     copy.source = "pass"
     nb.cells.insert(i + 1, copy)
     out["duplicates_test"] = (nb, _all_but(WRONG_TESTS))
