@@ -261,7 +261,9 @@ def environment() -> dict:
 def _fmt(value, unit="") -> str:
     if value is None:
         return "-"
-    if isinstance(value, float):
+    if isinstance(value, float) and unit == "s":
+        text = f"{value:.2f}" if abs(value) < 10 else f"{value:.0f}"
+    elif isinstance(value, float):
         text = f"{value:.4f}" if abs(value) < 10 else f"{value:.0f}"
     else:
         text = str(value)
@@ -393,10 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         kept = [r for r in previous["notebooks"] if r["notebook"] not in rerun]
         for r in kept:
             r.setdefault("measured", previous["environment"]["date"])
-        results = sorted(
-            kept + results,
-            key=lambda r: r["notebook"],
-        )
+        results = sorted(kept + results, key=lambda r: r["notebook"])
     report = {
         "profile": args.profile,
         "environment": environment(),

@@ -159,6 +159,15 @@ def check_equal(name: str, value: Any, expected: Any) -> None:
         fail(f"{name}: expected {_show(expected)}, got {_show(value)}")
 
 
+def _distinct(want: float, got: float) -> tuple[str, str]:
+    """``want`` and ``got`` as text, with enough digits to tell them apart."""
+    for digits in (6, 10, 17):
+        texts = f"{want:.{digits}g}", f"{got:.{digits}g}"
+        if texts[0] != texts[1]:
+            break
+    return texts
+
+
 def check_close(
     name: str, value: Any, expected: Any, rtol: float = 1e-5, atol: float = 1e-6
 ) -> None:
@@ -178,11 +187,13 @@ def check_close(
     close = np.isclose(got, want, rtol=rtol, atol=atol)
     if not np.all(close):
         if got.ndim == 0:
-            fail(f"{name}: expected {float(want):.6g}, got {float(got):.6g}")
+            want_text, got_text = _distinct(float(want), float(got))
+            fail(f"{name}: expected {want_text}, got {got_text}")
         i = np.unravel_index(int(np.flatnonzero(~close.ravel())[0]), got.shape)
+        want_text, got_text = _distinct(float(want[i]), float(got[i]))
         fail(
             f"{name}: {int((~close).sum())} of {got.size} values are off; first at index "
-            f"{tuple(int(k) for k in i)}: expected {want[i]:.6g}, got {got[i]:.6g}"
+            f"{tuple(int(k) for k in i)}: expected {want_text}, got {got_text}"
         )
 
 

@@ -211,6 +211,16 @@ def test_check_close_arrays():
         check_close("probs", [[0.1, 0.6], [0.3, 0.9]], [[0.1, 0.5], [0.3, 0.4]])
 
 
+def test_check_close_shows_the_digits_that_differ():
+    # 6 significant digits would print "expected 1050.7, got 1050.7"
+    with fails(r"^selu\(1000\): expected 1050\.700987, got 1050\.701$"):
+        check_close("selu(1000)", 1050.701, 1050.7009873554805, rtol=1e-9, atol=0)
+    with fails(
+        r"^w: 1 of 2 values are off; first at index \(1,\): expected 1\.050700987, got 1\.050701$"
+    ):
+        check_close("w", [0.5, 1.050701], [0.5, 1.0507009873554805], rtol=1e-9, atol=0)
+
+
 def test_check_close_shape_mismatch():
     with fails(r"^probs: expected shape \(3,\), got \(2,\)$"):
         check_close("probs", [0.1, 0.2], [0.1, 0.2, 0.3])
