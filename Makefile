@@ -3,31 +3,41 @@
 #   make lab      set up .venv (first time) and open the course in JupyterLab
 #   make test     set up .venv (first time) and run every test (fast profile)
 #
-# Every target runs with .venv/bin first on PATH: nbgrader calls `alembic`
-# (and notebooks call `jupyter`) from PATH.
+# `make help` lists the other targets.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
 KERNEL := dl-fundamentals
+# Every target runs with the virtual environment's bin folder first on PATH:
+# nbgrader calls `alembic` (and notebooks call `jupyter`) from PATH.
 export PATH := $(BIN):$(PATH)
+# Tests run in the fast profile (course_utils.config reads COURSE_PROFILE).
+PYTEST := COURSE_PROFILE=fast $(BIN)/python -m pytest -p no:cacheprovider
 
 ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
+GRADING_TESTS := tests/test_grading_units.py tests/test_grading_sandbox.py \
+                 tests/test_grading_robustness.py tests/test_round_trip.py
 
 .PHONY: help setup lab test test-unit test-notebooks test-release test-grading test-browser \
-        release check-release lint format bench autograde validate clean
+        release check-release lint typecheck doctest format bench autograde validate clean
 
 help:
-	@echo "make lab       open the course in JupyterLab (sets everything up the first time)"
-	@echo "make test      run every test in the fast profile (sets everything up the first time)"
-	@echo "make release   regenerate notebooks/ from solutions/ with nbgrader"
-	@echo "make lint      ruff check + format check (code and notebooks)"
-	@echo "make format    ruff format + fix"
-	@echo "make bench     run every notebook in the full profile and write the results table"
+	@echo "make lab            open the course in JupyterLab (sets everything up the first time)"
+	@echo "make test           every test, lint included, in the fast profile"
+	@echo "make test-unit      the fast tests only (no notebook runs, no nbgrader, no browser)"
+	@echo "make test-notebooks run every solution notebook with nbval"
+	@echo "make test-release   notebooks/ is what nbgrader generates from solutions/"
+	@echo "make test-grading   the grading tests: sandbox, guards, nbgrader round trip"
+	@echo "make test-browser   the course in JupyterLab in headless Chromium"
+	@echo "make release        regenerate notebooks/ from solutions/ with nbgrader"
+	@echo "make lint           ruff, mypy and the docstring examples"
+	@echo "make format         ruff format + fix"
+	@echo "make bench          run every notebook in the full profile and write the results table"
 	@echo "make validate NB=notebooks/01_data_preprocessing/01_data_preprocessing.ipynb"
 	@echo "make autograde A=01_data_preprocessing   check, autograde, feedback and export submitted/"
-	@echo "make clean     remove nbgrader's working folders and notebook outputs"
+	@echo "make clean          remove nbgrader's working folders and notebook outputs"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "Python 3.10-3.12 is needed, found %d.%d: run make PYTHON=python3.12 (or another)" % v)'
@@ -43,34 +53,46 @@ setup: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/
 
-test: $(STAMP)
-	COURSE_PROFILE=fast $(BIN)/python -m pytest tests
-	COURSE_PROFILE=fast $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider solutions
+test: lint
+	$(PYTEST) tests
+	$(PYTEST) --nbval-lax solutions
 
 test-unit: $(STAMP)
-	COURSE_PROFILE=fast $(BIN)/python -m pytest tests -m "not slow and not browser"
+	$(PYTEST) tests -m "not slow and not browser"
 
 test-notebooks: $(STAMP)
-	COURSE_PROFILE=fast $(BIN)/python -m pytest --nbval-lax -p no:cacheprovider solutions
+	$(PYTEST) --nbval-lax solutions
+
+test-release check-release: $(STAMP)
+	$(PYTEST) tests/test_release.py
+
+test-grading: $(STAMP)
+	$(PYTEST) $(GRADING_TESTS)
+
+test-browser: $(STAMP)
+	$(PYTEST) tests/test_browser.py
 
 release: $(STAMP)
 	@for a in $(ASSIGNMENTS); do \
 		$(BIN)/nbgrader generate_assignment $$a --force --no-db --log-level=WARN || exit 1; \
 	done
 
-check-release: $(STAMP)
-	COURSE_PROFILE=fast $(BIN)/python -m pytest tests/test_release.py
-
-lint: $(STAMP)
+lint: $(STAMP) typecheck doctest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+doctest: $(STAMP)
+	$(PYTEST) --doctest-modules course_utils benchmarks
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py $(if $(PROFILE),--profile $(PROFILE),)
+	$(BIN)/python -m benchmarks.run $(if $(PROFILE),--profile $(PROFILE),)
 
 autograde: $(STAMP)
 	@test -n "$(A)" || (echo "usage: make autograde A=01_data_preprocessing"; exit 2)
@@ -78,6 +100,7 @@ autograde: $(STAMP)
 	$(BIN)/nbgrader autograde $(A)
 	$(BIN)/nbgrader generate_feedback $(A)
 	$(BIN)/nbgrader export
+	$(BIN)/python -m course_utils.grading incidents $(A) || true
 
 validate: $(STAMP)
 	@test -n "$(NB)" || (echo "usage: make validate NB=path/to/notebook.ipynb"; exit 2)

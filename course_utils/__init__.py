@@ -16,8 +16,13 @@ Example:
     True
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from course_utils.config import by_profile, get_profile, is_fast, output_dir, set_seed, setup
 from course_utils.results import record
 
 __all__ = ["by_profile", "get_profile", "is_fast", "output_dir", "record", "set_seed", "setup"]
-__version__ = "0.1.0"
+try:
+    __version__ = version("course-utils")  # from pyproject.toml, through the installed metadata
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"

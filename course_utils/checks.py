@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Raise the ``AssertionError`` every check raises."""
     raise AssertionError(message)
 
@@ -336,18 +336,25 @@ def check_layer_types(model: Any, expected: Sequence[str]) -> None:
             fail(f"layer {i + 1}: expected a {e} layer, got {g}")
 
 
+def _layers_to_check(model: Any, expected: Sequence[Any]) -> list[tuple[int, Any, Any]]:
+    """``(index, layer, wanted)`` for each layer with a wanted value (``None`` skips one)."""
+    layers = _check_model(model)
+    if len(layers) != len(expected):
+        fail(f"model: expected {len(expected)} layers, got {len(layers)}")
+    return [
+        (i, layer, want)
+        for i, (layer, want) in enumerate(zip(layers, expected, strict=True))
+        if want is not None
+    ]
+
+
 def check_units(model: Any, expected: Sequence[int | None]) -> None:
     """Check each layer's ``units``; ``None`` skips layers without units (Flatten, Dropout).
 
     Example:
         >>> check_units(model, [None, 300, 100, 10])   # doctest: +SKIP
     """
-    layers = _check_model(model)
-    if len(layers) != len(expected):
-        fail(f"model: expected {len(expected)} layers, got {len(layers)}")
-    for i, (layer, want) in enumerate(zip(layers, expected, strict=True)):
-        if want is None:
-            continue
+    for i, layer, want in _layers_to_check(model, expected):
         got = getattr(layer, "units", None)
         if got != want:
             fail(f"{_where(i, layer)}: expected {want} units, got {got}")
@@ -367,12 +374,7 @@ def check_activations(model: Any, expected: Sequence[str | None]) -> None:
     Example:
         >>> check_activations(model, [None, "relu", "relu", "softmax"])   # doctest: +SKIP
     """
-    layers = _check_model(model)
-    if len(layers) != len(expected):
-        fail(f"model: expected {len(expected)} layers, got {len(layers)}")
-    for i, (layer, want) in enumerate(zip(layers, expected, strict=True)):
-        if want is None:
-            continue
+    for i, layer, want in _layers_to_check(model, expected):
         got = activation_name(layer)
         if got != want.lower():
             fail(f"{_where(i, layer)}: expected activation '{want}', got '{got}'")

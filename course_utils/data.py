@@ -284,10 +284,15 @@ def load_fashion_mnist(
 
 
 def sklearn_data_home() -> Path:
-    """scikit-learn's data folder (``$SCIKIT_LEARN_DATA``, default ``~/scikit_learn_data``)."""
-    from sklearn.datasets import get_data_home
+    """scikit-learn's data folder (``$SCIKIT_LEARN_DATA``, default ``~/scikit_learn_data``).
 
-    return Path(get_data_home())
+    The same rule as ``sklearn.datasets.get_data_home()``, without importing scikit-learn.
+
+    Example:
+        >>> sklearn_data_home().is_absolute()
+        True
+    """
+    return Path(os.environ.get("SCIKIT_LEARN_DATA") or "~/scikit_learn_data").expanduser()
 
 
 def verify_file_sha256(path: Path, sha256: str) -> None:

@@ -169,8 +169,8 @@ def plot_per_layer(
     """
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, values in series.items():
-        values = np.asarray(values, dtype=np.float64)
-        ax.plot(np.arange(1, len(values) + 1), values, "o-", ms=3, label=label)
+        array = np.asarray(values, dtype=np.float64)
+        ax.plot(np.arange(1, len(array) + 1), array, "o-", ms=3, label=label)
     if log_scale:
         ax.set_yscale("log")
     ax.set_xlabel("layer (1 = first hidden layer)")
@@ -219,8 +219,8 @@ def plot_confusion_matrix(
         for j in ticks:
             text = f"{matrix[i, j]:.2f}" if normalize else f"{int(matrix[i, j])}"
             ax.text(
-                j,
-                i,
+                float(j),
+                float(i),
                 text,
                 ha="center",
                 va="center",

@@ -35,7 +35,7 @@ def record(name: str, value: Any, unit: str = "") -> Any:
 
     Example:
         >>> _ = record("epoch_seconds", 4.2, unit="s")
-        epoch_seconds = 4.2 s
+        epoch_seconds = 4.2000 s
     """
     plain = _plain(value)
     shown = f"{plain:.4f}" if isinstance(plain, float) and abs(plain) < 10 else f"{plain}"

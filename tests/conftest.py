@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import struct
 import urllib.error
 from dataclasses import dataclass, field
@@ -22,18 +23,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from course_utils.config import PROFILE_ENV, QUIET_TENSORFLOW_ENV
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# Locally /work/shared/data; in CI <repo>/../shared/data.
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# The course's shared data folder: COURSE_SHARED_DATA (.ci/run sets it), else ../shared/data.
+SHARED_DATA = Path(os.environ.get("COURSE_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
 
 # Environment variables course_utils.config.quiet_tensorflow() sets with setdefault.
-QUIET_ENV = ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS", "KERAS_BACKEND", "PYTHONWARNINGS")
+QUIET_ENV = tuple(QUIET_TENSORFLOW_ENV)
 
 
 def preserve_env(mp: pytest.MonkeyPatch, *names: str) -> None:
     """Make ``mp`` restore these variables (set or unset) on undo, whatever the code does."""
-    import os
-
     for name in names:
         if name in os.environ:
             mp.setenv(name, os.environ[name])
@@ -49,18 +50,18 @@ def preserve_env(mp: pytest.MonkeyPatch, *names: str) -> None:
 @pytest.fixture
 def no_profile(monkeypatch):
     """``COURSE_PROFILE`` unset (the tests are usually run with COURSE_PROFILE=fast)."""
-    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    monkeypatch.delenv(PROFILE_ENV, raising=False)
 
 
 @pytest.fixture
 def full_profile(monkeypatch):
-    monkeypatch.setenv("COURSE_PROFILE", "full")
+    monkeypatch.setenv(PROFILE_ENV, "full")
     return "full"
 
 
 @pytest.fixture
 def fast_profile(monkeypatch):
-    monkeypatch.setenv("COURSE_PROFILE", "fast")
+    monkeypatch.setenv(PROFILE_ENV, "fast")
     return "fast"
 
 

@@ -24,7 +24,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grading import NOTEBOOKS, REPO, SMALLEST, grade_id, replace_answer, solved_notebook
+from course_utils.config import PROFILE_ENV
+from helpers import (
+    NOTEBOOKS,
+    REPO,
+    SMALLEST,
+    grade_id,
+    nbgrader_env,
+    solved_notebook,
+    with_wrong_answer,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -73,11 +82,7 @@ def lab(tmp_path_factory):
     shutil.copytree(REPO / "solutions" / SMALLEST, course / "solutions" / SMALLEST)
     # practice copies: every answer filled in, and one with a wrong answer
     solved = solved_notebook(SMALLEST)
-    wrong = replace_answer(
-        solved,
-        "iterations",
-        lambda s: s.replace("math.ceil(n_samples / batch_size)", "n_samples // batch_size"),
-    )
+    wrong = with_wrong_answer(solved)
     for folder, nb in (("solved", solved), ("wrong", wrong)):
         (course / "practice" / folder).mkdir(parents=True)
         nbformat.write(nb, course / "practice" / folder / NB_NAME)
@@ -85,13 +90,11 @@ def lab(tmp_path_factory):
     _write_settings(settings)
 
     port = _free_port()
-    env = dict(
-        os.environ,
-        COURSE_PROFILE="fast",
+    env = nbgrader_env(
+        **{PROFILE_ENV: "fast"},
         JUPYTERLAB_SETTINGS_DIR=str(settings),
         JUPYTERLAB_WORKSPACES_DIR=str(root / "workspaces"),
     )
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     command = [
         sys.executable,
         "-m",

@@ -12,6 +12,7 @@ from conftest import QUIET_ENV, preserve_env
 
 import course_utils
 from course_utils import config
+from course_utils.config import PROFILE_ENV
 
 # --------------------------------------------------------------------------- #
 # Profile
@@ -24,12 +25,12 @@ def test_profile_defaults_to_full(no_profile):
 
 
 def test_empty_profile_means_default(monkeypatch):
-    monkeypatch.setenv("COURSE_PROFILE", "   ")
+    monkeypatch.setenv(PROFILE_ENV, "   ")
     assert config.get_profile() == "full"
 
 
 def test_fast_profile(monkeypatch):
-    monkeypatch.setenv("COURSE_PROFILE", "fast")
+    monkeypatch.setenv(PROFILE_ENV, "fast")
     assert config.get_profile() == "fast"
     assert config.is_fast() is True
 
@@ -39,13 +40,13 @@ def test_fast_profile(monkeypatch):
     [("FAST", "fast"), (" fast\n", "fast"), ("Full", "full"), ("  FULL  ", "full")],
 )
 def test_profile_ignores_case_and_whitespace(monkeypatch, value, expected):
-    monkeypatch.setenv("COURSE_PROFILE", value)
+    monkeypatch.setenv(PROFILE_ENV, value)
     assert config.get_profile() == expected
 
 
 @pytest.mark.parametrize("value", ["slow", "quick", "fastest", "1"])
 def test_invalid_profile_names_variable_and_choices(monkeypatch, value):
-    monkeypatch.setenv("COURSE_PROFILE", value)
+    monkeypatch.setenv(PROFILE_ENV, value)
     with pytest.raises(ValueError) as excinfo:
         config.get_profile()
     message = str(excinfo.value)
@@ -61,11 +62,11 @@ def test_invalid_profile_names_variable_and_choices(monkeypatch, value):
 
 def test_by_profile_picks_by_profile(monkeypatch):
     full, fast = object(), object()
-    monkeypatch.setenv("COURSE_PROFILE", "full")
+    monkeypatch.setenv(PROFILE_ENV, "full")
     assert config.by_profile(full=full, fast=fast) is full
-    monkeypatch.setenv("COURSE_PROFILE", "fast")
+    monkeypatch.setenv(PROFILE_ENV, "fast")
     assert config.by_profile(full=full, fast=fast) is fast
-    monkeypatch.delenv("COURSE_PROFILE")
+    monkeypatch.delenv(PROFILE_ENV)
     assert config.by_profile(full=full, fast=fast) is full
 
 
@@ -157,7 +158,7 @@ def isolated_setup(monkeypatch, tf):
 def test_setup_prints_versions_and_profile(isolated_setup, monkeypatch, capsys, tf):
     import keras
 
-    monkeypatch.setenv("COURSE_PROFILE", "fast")
+    monkeypatch.setenv(PROFILE_ENV, "fast")
     assert config.setup() == "fast"
     out = capsys.readouterr().out
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -176,7 +177,7 @@ def test_setup_full_profile_hints_at_fast(isolated_setup, no_profile, capsys):
 
 
 def test_setup_quiet_and_seeded(isolated_setup, monkeypatch, capsys):
-    monkeypatch.setenv("COURSE_PROFILE", "fast")
+    monkeypatch.setenv(PROFILE_ENV, "fast")
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
     assert config.setup(seed=5, verbose=False) == "fast"
     assert capsys.readouterr().out == ""
@@ -187,7 +188,7 @@ def test_setup_quiet_and_seeded(isolated_setup, monkeypatch, capsys):
 
 
 def test_setup_rejects_bad_profile(isolated_setup, monkeypatch):
-    monkeypatch.setenv("COURSE_PROFILE", "turbo")
+    monkeypatch.setenv(PROFILE_ENV, "turbo")
     with pytest.raises(ValueError, match="COURSE_PROFILE"):
         config.setup()
 

@@ -14,7 +14,7 @@ except ImportError:  # Python 3.10
 import yaml
 from packaging.specifiers import SpecifierSet
 
-from grading import REPO
+from helpers import REPO
 
 
 def _pyproject():

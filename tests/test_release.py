@@ -9,7 +9,8 @@ import re
 import nbformat
 import pytest
 
-from grading import ASSIGNMENTS, NOTEBOOKS, REPO, SOLUTIONS, Course
+from course_utils.grading.cells import grade_id, is_answer_cell, is_test_cell, points
+from helpers import ASSIGNMENTS, NOTEBOOKS, REPO, SOLUTIONS, Course
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +26,7 @@ def test_every_solution_has_a_release_and_back():
     assert len(ASSIGNMENTS) >= 1
 
 
+@pytest.mark.slow  # regenerates every assignment with nbgrader
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_matches_nbgrader_output(regenerated, assignment):
     committed = (NOTEBOOKS / assignment / f"{assignment}.ipynb").read_text(encoding="utf-8")
@@ -58,25 +60,27 @@ def test_committed_clean(path):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_grading_conventions(assignment):
     nb = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
-    ids, tests, solutions = [], [], []
+    ids, tests = [], []
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader")
-        if not meta:
+        if not cell.metadata.get("nbgrader"):
             continue
-        ids.append(meta["grade_id"])
-        assert re.fullmatch(r"[a-z0-9_]+", meta["grade_id"]), meta["grade_id"]
-        if meta.get("grade") and cell.cell_type == "code":
-            tests.append(meta)
-            assert meta.get("locked"), f"{meta['grade_id']}: test cells must be locked"
-            assert meta.get("points", 0) > 0, f"{meta['grade_id']}: test cells need points"
-            assert "BEGIN HIDDEN TESTS" in cell.source, f"{meta['grade_id']}: no hidden tests"
-            visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
-            assert "checks." in visible, f"{meta['grade_id']}: no visible tests that teach"
-        if meta.get("solution"):
-            solutions.append(meta)
-            assert "BEGIN SOLUTION" in cell.source, (
-                f"{meta['grade_id']}: solution cell without markers"
-            )
+        gid = grade_id(cell)
+        ids.append(gid)
+        assert re.fullmatch(r"[a-z0-9_]+", gid), gid
+        if is_test_cell(cell):
+            tests.append(gid)
+            assert cell.metadata.nbgrader.get("locked"), f"{gid}: test cells must be locked"
+            assert points(cell) > 0, f"{gid}: test cells need points"
+            assert "### BEGIN HIDDEN TESTS" in cell.source, f"{gid}: no hidden tests"
+            visible, hidden = cell.source.split("### BEGIN HIDDEN TESTS", 1)
+            assert "checks." in visible, f"{gid}: no visible tests that teach"
+            # the hidden tests start from a fresh copy of the checks, whatever the learner did
+            assert re.search(
+                r"checks = importlib\.reload\(importlib\.import_module\(\"course_utils\.checks\"\)\)",
+                hidden,
+            ), f"{gid}: hidden tests must reload course_utils.checks first"
+        if is_answer_cell(cell):
+            assert "BEGIN SOLUTION" in cell.source, f"{gid}: solution cell without markers"
     assert len(ids) == len(set(ids)), f"duplicate grade_ids in {assignment}"
     assert len(tests) >= 3, f"{assignment}: at least 3 graded exercises expected"
     first_code = next(c for c in nb.cells if c.cell_type == "code")

@@ -16,12 +16,18 @@ import re
 
 import pytest
 
-from grading import ASSIGNMENTS, SMALLEST, Course, grade_id, graded_cell_points, replace_answer
+from course_utils.grading.submissions import incidents
+from helpers import (
+    ASSIGNMENTS,
+    SMALLEST,
+    WRONG_TESTS,
+    Course,
+    grade_id,
+    points_of,
+    with_wrong_answer,
+)
 
 pytestmark = pytest.mark.slow
-
-WRONG_EXERCISE = "iterations"  # 01: iterations_per_epoch / total_iterations
-WRONG_TESTS = "iterations_tests"
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +37,7 @@ def course(tmp_path_factory):
         course.submit("learner_a", assignment, course.solved(assignment))
     for assignment in ASSIGNMENTS:
         course.submit("learner_b", assignment)  # the untouched release
-    wrong = replace_answer(
-        course.solved(SMALLEST),
-        WRONG_EXERCISE,
-        lambda src: src.replace("math.ceil(n_samples / batch_size)", "n_samples // batch_size"),
-    )
-    course.submit("learner_c", SMALLEST, wrong)
+    course.submit("learner_c", SMALLEST, with_wrong_answer(course.solved(SMALLEST)))
     for assignment in ASSIGNMENTS:
         course.check(course.autograde(assignment))
     return course
@@ -50,7 +51,7 @@ def test_release_is_what_learners_get(course):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_reference_solutions_get_full_marks(course, assignment):
-    points = graded_cell_points(assignment)
+    points = points_of(assignment)
     assert len(points) >= 3, f"{assignment}: expected at least 3 graded exercises"
     scores = course.cell_scores("learner_a", assignment)
     lost = {k: (scores.get(k), v) for k, v in points.items() if scores.get(k) != v}
@@ -60,7 +61,7 @@ def test_reference_solutions_get_full_marks(course, assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_untouched_release_scores_zero_and_runs_to_the_end(course, assignment):
     scores = course.cell_scores("learner_b", assignment)
-    assert set(scores) == set(graded_cell_points(assignment))
+    assert set(scores) == set(points_of(assignment))
     assert all(score == 0 for score in scores.values()), scores
     notebook = course.autograded_notebook("learner_b", assignment)
     failed = {
@@ -69,14 +70,14 @@ def test_untouched_release_scores_zero_and_runs_to_the_end(course, assignment):
         for output in cell.get("outputs", [])
         if output.output_type == "error"
     }
-    tests = {(gid, "NotImplementedError") for gid in graded_cell_points(assignment)}
+    tests = {(gid, "NotImplementedError") for gid in points_of(assignment)}
     assert failed == tests, (
         f"{assignment}: cells that failed other than the test cells: {failed - tests}"
     )
 
 
 def test_one_wrong_answer_loses_exactly_its_points(course):
-    points = graded_cell_points(SMALLEST)
+    points = points_of(SMALLEST)
     scores = course.cell_scores("learner_c", SMALLEST)
     assert scores[WRONG_TESTS] == 0
     assert {k: v for k, v in scores.items() if k != WRONG_TESTS} == {
@@ -93,8 +94,8 @@ def test_one_wrong_answer_loses_exactly_its_points(course):
 
 def test_export_csv_has_the_numbers(course):
     rows = {(r["student_id"], r["assignment"]): r for r in course.export()}
-    full = sum(graded_cell_points(SMALLEST).values())
-    wrong = graded_cell_points(SMALLEST)[WRONG_TESTS]
+    full = sum(points_of(SMALLEST).values())
+    wrong = points_of(SMALLEST)[WRONG_TESTS]
     assert float(rows[("learner_a", SMALLEST)]["score"]) == full
     assert float(rows[("learner_a", SMALLEST)]["max_score"]) == full
     assert float(rows[("learner_b", SMALLEST)]["score"]) == 0
@@ -106,10 +107,18 @@ def test_export_csv_has_the_numbers(course):
 
 def test_feedback_is_generated_for_every_learner(course):
     course.check(course.generate_feedback(SMALLEST))
-    full = sum(graded_cell_points(SMALLEST).values())
-    wrong = graded_cell_points(SMALLEST)[WRONG_TESTS]
+    full = sum(points_of(SMALLEST).values())
+    wrong = points_of(SMALLEST)[WRONG_TESTS]
     for student, expected in [("learner_a", full), ("learner_b", 0.0), ("learner_c", full - wrong)]:
         html = (course.root / "feedback" / student / SMALLEST / f"{SMALLEST}.html").read_text()
         match = re.search(r"Score:\s*([\d.]+)\s*/\s*([\d.]+)", html)
         assert match, f"no score line in {student}'s feedback"
         assert float(match.group(1)) == expected
+
+
+def test_honest_learners_raise_no_incident(course):
+    """Reference answers and untouched notebooks, graded in the sandbox, trip no guard."""
+    found = [str(i) for i in incidents(course.root) if i.student in ("learner_a", "learner_b")]
+    assert not found, "honest submissions were flagged:\n" + "\n".join(found)
+    notebook = course.autograded_notebook("learner_a", SMALLEST)
+    assert notebook.metadata["course_grading"]["sandbox"] == "on"

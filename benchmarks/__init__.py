@@ -1,0 +1,8 @@
+"""The course's benchmark: what every notebook reaches in the full profile and what it costs.
+
+    python -m benchmarks.run          # or: make bench
+
+One module per job: ``targets`` (the course's targets), ``notebooks`` (running one
+notebook and reading its figures), ``grading`` (timing autograde, sandboxed and
+not), ``report`` (the results table and the README), ``run`` (the command line).
+"""

@@ -1,0 +1,106 @@
+"""Running one notebook for the benchmark: its figures, its wall time, its kernel's peak memory.
+
+A notebook that fails (an error in a cell, a timeout, a dead kernel) is reported
+with the error; the benchmark goes on with the next one.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from course_utils.config import PROFILE_ENV
+from course_utils.grading.course import nbgrader_env
+from course_utils.results import RESULTS_ENV, read_results
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def notebooks(only: list[str] | None = None) -> list[Path]:
+    """The solution notebooks, or those whose folder or number is in ``only``."""
+    found = sorted((REPO / "solutions").glob("[0-9][0-9]_*/*.ipynb"))
+    if only:
+        found = [p for p in found if p.parent.name in only or p.parent.name[:2] in only]
+    return found
+
+
+def _ticker(label: str, started: float, stop: threading.Event, state: dict) -> None:
+    while not stop.wait(5):
+        print(
+            f"\r  {label}: {time.monotonic() - started:5.0f} s, cell {state['cell']}/{state['cells']}",
+            end="",
+            flush=True,
+        )
+
+
+def _peak_memory_mb(km) -> float | None:
+    """The kernel's peak resident memory (Linux /proc), or None where unavailable."""
+    try:
+        pid = km.provisioner.process.pid
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return None
+
+
+def run_notebook(path: Path, profile: str, timeout: int) -> dict:
+    """Execute one notebook in a fresh kernel, in a scratch copy of its folder."""
+    import nbformat
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        work = Path(scratch) / path.parent.name
+        shutil.copytree(path.parent, work, ignore=shutil.ignore_patterns("outputs"))
+        results_file = Path(scratch) / "results.jsonl"
+        env = nbgrader_env(**{PROFILE_ENV: profile, RESULTS_ENV: str(results_file)})
+        km = KernelManager(kernel_name="python3")
+        km.start_kernel(env=env, cwd=str(work))
+        state = {"cells": sum(c.cell_type == "code" for c in nb.cells), "cell": 0}
+
+        def on_cell_executed(**kwargs):
+            state["cell"] += 1
+
+        client = NotebookClient(
+            nb,
+            km=km,
+            timeout=timeout,
+            allow_errors=False,
+            resources={"metadata": {"path": str(work)}},
+            on_cell_executed=on_cell_executed,
+        )
+        stop = threading.Event()
+        started = time.monotonic()
+        ticker = threading.Thread(target=_ticker, args=(path.parent.name, started, stop, state))
+        ticker.start()
+        error = None
+        try:
+            client.execute()
+        except Exception as exc:  # a failing cell, a timeout, a dead kernel: report, go on
+            lines = str(exc).strip().splitlines() or [type(exc).__name__]
+            error = f"{type(exc).__name__}: {lines[-1][:300]}"
+        finally:
+            seconds = time.monotonic() - started
+            stop.set()
+            ticker.join()
+            peak_mb = _peak_memory_mb(km)
+            try:
+                km.shutdown_kernel(now=True)
+            except Exception:  # already dead
+                pass
+        print(f"\r  {path.parent.name}: {seconds:5.0f} s" + (f"  ERROR {error}" if error else ""))
+        return {
+            "notebook": path.parent.name,
+            "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "seconds": round(seconds, 1),
+            "peak_memory_mb": peak_mb,
+            "error": error,
+            "figures": read_results(results_file),
+        }

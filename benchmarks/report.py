@@ -1,0 +1,128 @@
+"""The benchmark's results table: figures against targets, misses listed, the README refreshed.
+
+Example:
+    >>> fmt(0.89771), fmt(3.561, "s"), fmt(None)
+    ('0.8977', '3.56 s', '-')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.targets import (
+    COURSE_SECONDS_TARGET,
+    NOTEBOOK_SECONDS_TARGET,
+    SANDBOX_OVERHEAD_TARGET,
+    TARGETS,
+)
+
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def fmt(value, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and unit == "s":
+        text = f"{value:.2f}" if abs(value) < 10 else f"{value:.0f}"
+    elif isinstance(value, float):
+        text = f"{value:.4f}" if abs(value) < 10 else f"{value:.0f}"
+    else:
+        text = str(value)
+    return f"{text} {unit}".strip()
+
+
+def figures(report: dict) -> dict:
+    return {k: v for nb in report["notebooks"] for k, v in nb["figures"].items()}
+
+
+def _grading_ok(grading: dict) -> bool:
+    return grading["full_marks"] and grading["overhead"] <= SANDBOX_OVERHEAD_TARGET
+
+
+def markdown(report: dict) -> str:
+    env, profile = report["environment"], report["profile"]
+    measured = figures(report)
+    lines = [
+        f"Measured {env['date']} on {env['machine']}, Python {env['python']}, "
+        f"TensorFlow {env['tensorflow']}, Keras {env['keras']}; profile **{profile}**"
+        + ("" if profile == "full" else " (targets apply to the full profile only)")
+        + ".",
+        "",
+        "| notebook | figure | classic tutorial | target | measured | met? |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in TARGETS:
+        value = measured.get(t.name)
+        met = t.met(value) if profile == "full" else None
+        op = ">=" if t.higher_is_better else "<="
+        lines.append(
+            f"| {t.notebook} | {t.description} | {fmt(t.classic)} | "
+            f"{op + ' ' + fmt(t.target) if t.target is not None else '-'} | {fmt(value, t.unit)} | "
+            f"{'-' if met is None else ('yes' if met else '**no**')} |"
+        )
+    course_target = COURSE_SECONDS_TARGET[profile]
+    total = report["course_seconds"]
+    lines.append(
+        f"| all | whole course, {profile} profile | - | <= {course_target // 60} min | "
+        f"{total / 60:.1f} min | {'yes' if total <= course_target else '**no**'} |"
+    )
+    grading = report.get("grading")
+    if grading:
+        seconds = grading["seconds"]
+        marks = "" if grading["full_marks"] else " (not full marks!)"
+        lines.append(
+            "| grading | autograde of one learner's whole course: sandboxed vs not sandboxed "
+            f"| - | <= +{SANDBOX_OVERHEAD_TARGET:.0%} | {grading['overhead']:+.1%} "
+            f"({seconds['sandboxed']:.0f} s vs {seconds['unsandboxed']:.0f} s){marks} | "
+            f"{'yes' if _grading_ok(grading) else '**no**'} |"
+        )
+    limit = NOTEBOOK_SECONDS_TARGET[profile]
+    lines += [
+        "",
+        f"| notebook | run time (target <= {limit} s) | met? | kernel peak memory | measured |",
+        "|---|---|---|---|---|",
+    ]
+    for nb in report["notebooks"]:
+        mem = f"{nb['peak_memory_mb']:.0f} MB" if nb["peak_memory_mb"] else "-"
+        status = f" (error: {nb['error']})" if nb["error"] else ""
+        ok = "yes" if nb["seconds"] <= limit and not nb["error"] else "**no**"
+        lines.append(
+            f"| {nb['notebook']} | {nb['seconds']:.0f} s{status} | {ok} | {mem} | "
+            f"{nb.get('measured', env['date'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def missed_targets(report: dict) -> list[str]:
+    """Every target a full-profile run missed (in a fast run: only the notebooks that failed)."""
+    missed = [
+        f"{nb['notebook']} failed: {nb['error']}" for nb in report["notebooks"] if nb["error"]
+    ]
+    if report["profile"] != "full":
+        return missed
+    measured = figures(report)
+    run = {nb["notebook"][:2] for nb in report["notebooks"]}
+    for t in TARGETS:
+        if t.notebook in run and t.target is not None and not t.met(measured.get(t.name)):
+            missed.append(f"{t.name} = {measured.get(t.name)} (target {t.target})")
+    for nb in report["notebooks"]:
+        if nb["seconds"] > NOTEBOOK_SECONDS_TARGET["full"]:
+            missed.append(f"{nb['notebook']} took {nb['seconds']:.0f} s")
+    if report["complete"] and report["course_seconds"] > COURSE_SECONDS_TARGET["full"]:
+        missed.append(f"whole course took {report['course_seconds']:.0f} s")
+    grading = report.get("grading")
+    if grading and not _grading_ok(grading):
+        missed.append(
+            f"sandboxed grading overhead {grading['overhead']:.1%}, full marks: "
+            f"{grading['full_marks']}"
+        )
+    return missed
+
+
+def update_readme(table: str, readme: Path) -> None:
+    """Put ``table`` between the README's bench markers (if it has them)."""
+    text = readme.read_text(encoding="utf-8")
+    if README_START in text and README_END in text:
+        head, rest = text.split(README_START, 1)
+        _, tail = rest.split(README_END, 1)
+        readme.write_text(f"{head}{README_START}\n{table}{README_END}{tail}", encoding="utf-8")

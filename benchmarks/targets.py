@@ -1,0 +1,57 @@
+"""The course's targets (COURSE_SPEC.md, "Targets"): full profile, Fashion-MNIST 10k test set.
+
+Example:
+    >>> mlp = next(t for t in TARGETS if t.name == "mlp_test_accuracy")
+    >>> mlp.met(0.91), mlp.met(0.89)
+    (True, False)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Target:
+    """One figure a notebook records with ``course_utils.record``, and what it should reach."""
+
+    name: str
+    notebook: str
+    description: str
+    classic: float | None
+    target: float | None
+    higher_is_better: bool = True
+    unit: str = ""
+
+    def met(self, value: float | None) -> bool | None:
+        if self.target is None or value is None:
+            return None
+        return value >= self.target if self.higher_is_better else value <= self.target
+
+
+TARGETS = [
+    Target("mlp_test_accuracy", "03", "300-100 MLP, test accuracy", 0.8188, 0.90),
+    Target("binary_test_accuracy", "03", "binary classifier, test accuracy", None, None),
+    Target("unscaled_test_accuracy", "04", "MLP on raw pixels", None, None),
+    Target("scaled_test_accuracy", "04", "MLP on [0, 1] pixels", None, None),
+    Target("standardized_test_accuracy", "04", "MLP on standardized pixels", None, None),
+    Target(
+        "best_normalized_test_accuracy", "04", "best normalized + early-stopped MLP", None, 0.885
+    ),
+    Target("housing_test_rmse", "05", "California housing test RMSE ($100k)", None, 0.50, False),
+    Target("housing_linear_rmse", "05", "linear baseline test RMSE ($100k)", None, None, False),
+    Target("housing_rmse_ratio", "05", "network RMSE / linear RMSE", None, 0.8, False),
+    Target("deep_relu_sgd_test_accuracy", "06", "20 x Dense(100, ReLU), SGD", 0.6189, None),
+    Target("deep_he_test_accuracy", "06", "the same with He initialization", None, None),
+    Target("bn_test_accuracy", "07", "20-layer net with BatchNorm", 0.7937, 0.88),
+    Target("selu_test_accuracy", "08", "20-layer SELU net", 0.8608, 0.89),
+    Target("selu_alpha_dropout_test_accuracy", "08", "SELU + AlphaDropout", None, 0.87),
+    Target("tape_test_accuracy", "09", "GradientTape MLP", None, 0.88),
+    Target("eager_epoch_seconds", "09", "one eager epoch", None, None, False, "s"),
+    Target("tf_function_epoch_seconds", "09", "one tf.function epoch", None, None, False, "s"),
+    Target("fit_epoch_seconds", "09", "one model.fit epoch", None, None, False, "s"),
+    Target("tf_function_vs_fit_ratio", "09", "tf.function epoch / fit epoch", None, 1.1, False),
+]
+COURSE_SECONDS_TARGET = {"full": 15 * 60, "fast": 6 * 60}  # the whole course, 2 CPU cores
+NOTEBOOK_SECONDS_TARGET = {"full": 3 * 60, "fast": 60}  # each notebook
+SANDBOX_OVERHEAD_TARGET = 0.10  # sandboxed grading may take at most 10% longer

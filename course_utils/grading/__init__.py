@@ -1,0 +1,25 @@
+"""Autograding that holds up against real submissions: the course's additions to nbgrader.
+
+One module per job:
+
+- ``pipeline``: :func:`configure` applies the course's grading settings to nbgrader's
+  config; the preprocessor lists are derived from nbgrader's own defaults.
+- ``execute``: ``GradingExecute``, which runs each submission in the sandbox, on a
+  time budget, with probes around every test cell and verdicts the kernel cannot fake.
+- ``sandbox``: the bubblewrap sandbox and the kernel managers that start kernels in it.
+- ``kernel``: what runs inside the sandbox before the first cell (limits, monitor).
+- ``monitor`` and ``integrity``: inside the kernel, what learner code tries is
+  reported and test cells run on checked machinery.
+- ``preprocessors``: the smaller steps (duplicate cells, missing data, stderr, feedback).
+- ``submissions``: the pre-flight check, reference submissions, recorded incidents.
+- ``validate``: ``make validate``, per exercise, in plain text.
+- ``cli``: ``python -m course_utils.grading {check,incidents,sandbox,validate}``.
+
+Importing this package is cheap (the grading kernel imports it): nbgrader is only
+imported by the modules that need it.
+
+Example:
+    >>> from course_utils.grading import pipeline
+    >>> pipeline.CELL_TIMEOUT
+    120
+"""

@@ -1,0 +1,342 @@
+"""Executing a submission for grading: in the sandbox, on a budget, with verdicts the kernel cannot fake.
+
+:class:`GradingExecute` takes the place of nbgrader's ``Execute`` in autograding.
+On top of it, it:
+
+- starts the kernel in the sandbox (:mod:`course_utils.grading.sandbox`), or refuses
+  with a clear message where there is none (``COURSE_GRADING_SANDBOX=off`` opts out);
+- runs every graded test cell through the guard line
+  (:func:`course_utils.grading.integrity.guard_line`) and puts its source back
+  afterwards, tracebacks cleaned of the guard (they would quote hidden tests);
+- sends a *probe* right before and right after every test cell: a check that must
+  fail, with a fresh random value in its message. A kernel that does not report
+  that failure, word for word, has been tampered with;
+- expects every guarded execution to announce its fresh token on the report
+  channel, and collects what the kernel's monitor reports there;
+- gives 0 to every test cell from the first sign of tampering on (an error output
+  saying why), and records what was detected in the notebook's metadata
+  (``course_grading``) and in the grading log;
+- bounds each cell by ``timeout`` and the whole notebook by ``total_timeout``
+  (through nbclient's public ``timeout_func``), and cuts a cell's output beyond
+  ``max_output_bytes``;
+- if the kernel dies, keeps what ran before and marks the rest as not run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Integer
+
+from course_utils.grading import integrity, monitor
+from course_utils.grading.cells import grade_id, is_test_cell
+from course_utils.grading.sandbox import (
+    UNSANDBOXED_WARNING,
+    GradingKernelManager,
+    SandboxedKernelManager,
+    require_sandbox,
+    sandbox_mode,
+)
+
+METADATA_KEY = "course_grading"
+TAMPERING_ERROR = "GradingIntegrityError"
+NOT_RUN_ERROR = "NotRunError"
+STOPPED = "stopped"  # an incident kind: the kernel died, hung or ran out of time
+MAX_INCIDENTS = 100  # per notebook: a kernel that floods its report channel is cut short
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    """An error output that nbgrader scores as a failed cell."""
+    return NotebookNode(
+        output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]
+    )
+
+
+class GradingExecute(Execute):
+    """nbgrader's ``Execute`` for grading untrusted notebooks (see the module docstring)."""
+
+    total_timeout = Integer(
+        600, help="Seconds one notebook may run in total; the rest of it is then not run."
+    ).tag(config=True)
+    probe_timeout = Integer(30, help="Seconds a kernel has to answer a probe.").tag(config=True)
+    max_output_bytes = Integer(
+        5_000_000, help="Bytes of output kept per cell; the rest is cut."
+    ).tag(config=True)
+
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._started: float | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self.incidents: list[dict[str, str]] = []
+        self._tampered_from: int | None = None
+        self._tamper_reason = ""
+        self._stopped: tuple[int, str] | None = None  # (cell index, why nothing more runs)
+        self._pending: dict[str, tuple[int, str]] = {}  # token -> (cell index, what it guarded)
+        self._output_bytes: dict[int, int] = {}
+
+    # ---- time ----------------------------------------------------------------------
+
+    def seconds_left(self) -> float | None:
+        """What is left of the notebook's budget, or None without one."""
+        if self._started is None or not self.total_timeout or self.total_timeout < 0:
+            return None
+        return self.total_timeout - (self.clock() - self._started)
+
+    def cell_timeout(self, cell: Any) -> int | None:
+        """The per-cell timeout, cut to what is left of the notebook's budget (at least 1 s)."""
+        timeout = self.timeout if self.timeout and self.timeout > 0 else None
+        left = self.seconds_left()
+        if left is None:
+            return timeout
+        left_whole = max(1, int(left))
+        return left_whole if timeout is None else min(timeout, left_whole)
+
+    # ---- the kernel ----------------------------------------------------------------
+
+    def create_kernel_manager(self):
+        if sandbox_mode() == "on":
+            require_sandbox()
+            self.kernel_manager_class = SandboxedKernelManager
+        else:
+            self.log.warning(UNSANDBOXED_WARNING)
+            self.kernel_manager_class = GradingKernelManager
+        km = super().create_kernel_manager()
+        km.protected = self._protected_paths()
+        return km
+
+    def _protected_paths(self) -> tuple[str, ...]:
+        """The instructor's folders: the course root (wherever it is seen from) and home."""
+        paths = {str(Path.cwd().resolve()), str(Path.home())}
+        notebook_dir = Path(self.resources.get("metadata", {}).get("path") or ".").resolve()
+        if len(notebook_dir.parents) >= 3:
+            paths.add(str(notebook_dir.parents[2]))  # <root>/autograded/<student>/<assignment>
+        return tuple(sorted(paths))
+
+    # ---- running -------------------------------------------------------------------
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._reset()
+        self.timeout_func = self.cell_timeout
+        self._started = self.clock()
+        try:
+            nb, resources = super().preprocess(nb, resources, km=km)
+        finally:
+            self._started = None
+        self._apply_verdicts(nb)
+        self._record(nb, resources)
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return cell, self.resources
+        left = self.seconds_left()
+        if self._stopped is None and left is not None and left <= 0:
+            self._stop(index, f"the notebook used its whole time budget ({self.total_timeout} s)")
+        if self._stopped is not None:
+            cell.outputs = []
+            if is_test_cell(cell):
+                cell.outputs.append(error_output(NOT_RUN_ERROR, f"not run: {self._stopped[1]}"))
+            return cell, self.resources
+        try:
+            if is_test_cell(cell):
+                self._probe(index, "before")
+                if self._stopped is not None:
+                    cell.outputs = [error_output(NOT_RUN_ERROR, f"not run: {self._stopped[1]}")]
+                    return cell, self.resources
+                cell = self._run_guarded(cell, index)
+                self._probe(index, "after")
+            else:
+                cell = self.execute_cell(cell, index, store_history=True)
+        except DeadKernelError:
+            self._stop(index, "the kernel died (the Python process running the notebook ended)")
+            cell.outputs.append(error_output("DeadKernelError", self._stopped[1]))
+        except CellTimeoutError:
+            self._stop(index, "the kernel stopped sending its output (IOPub timeout)")
+            cell.outputs.append(error_output("CellTimeoutError", self._stopped[1]))
+        if self._stopped is None or self._stopped[0] != index:
+            self._collect(index)
+        return cell, self.resources
+
+    def _run_guarded(self, cell: NotebookNode, index: int) -> NotebookNode:
+        source = cell.source
+        token = secrets.token_hex(16)
+        name = grade_id(cell) or f"cell {index}"
+        self._pending[token] = (index, f"test cell {name}")
+        cell.source = integrity.guard_line(source, name, token)
+        try:  # not in the kernel's history: the guard line holds the hidden tests
+            cell = self.execute_cell(cell, index, store_history=False)
+        finally:
+            cell.source = source
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output["traceback"] = [
+                    line for line in output.get("traceback", []) if integrity.GUARD_NAME not in line
+                ]
+        return cell
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        used = self._output_bytes.get(cell_index, 0) + size
+        self._output_bytes[cell_index] = used
+        if used > self.max_output_bytes:
+            if used - size <= self.max_output_bytes:
+                outs.append(
+                    NotebookNode(
+                        output_type="stream",
+                        name="stdout",
+                        text=f"\n[output cut: this cell wrote more than "
+                        f"{self.max_output_bytes:,} bytes]\n",
+                    )
+                )
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    # ---- probes and reports --------------------------------------------------------
+
+    def _probe(self, index: int, when: str) -> None:
+        """Check that the kernel still reports a failing check as a failure."""
+        name = grade_id(self.nb.cells[index]) or f"cell {index}"
+        left = self.seconds_left()
+        timeout = self.probe_timeout if left is None else max(1, min(self.probe_timeout, int(left)))
+        nonce = f"grading-probe-{secrets.token_hex(8)}"
+        a = random.SystemRandom().randrange(10**6)
+        source = f"from course_utils import checks\nchecks.check_equal({nonce!r}, {a}, {a + 1})\n"
+        token = secrets.token_hex(16)
+        self._pending[token] = (index, f"the probe {when} test cell {name}")
+        reply, errors = run_sync(self._async_execute_probe)(
+            integrity.guard_line(source, name, token), timeout
+        )
+        if reply is None:
+            if not run_sync(self.km.is_alive)():
+                raise DeadKernelError("Kernel died")
+            left = self.seconds_left()
+            if left is not None and left <= 0:
+                self._stop(
+                    index, f"the notebook used its whole time budget ({self.total_timeout} s)"
+                )
+                return
+            self._tampering(index, f"the kernel did not answer the probe {when} test cell {name}")
+            self._stop(index, f"the kernel stopped answering ({timeout} s without a reply)")
+            return
+        content = reply.get("content", {})
+        reported = [
+            e for e in errors if e.get("ename") == "AssertionError" and nonce in e.get("evalue", "")
+        ]
+        if (
+            content.get("status") != "error"
+            or content.get("ename") != "AssertionError"
+            or nonce not in str(content.get("evalue", ""))
+            or not reported
+        ):
+            said = f"status {content.get('status')!r}, {content.get('ename')}"
+            self._tampering(
+                index,
+                f"the kernel did not report a deliberate failure {when} test cell {name} "
+                f"(it reported {said})",
+            )
+
+    async def _async_execute_probe(self, code: str, timeout: int) -> tuple[dict | None, list[dict]]:
+        errors: list[dict] = []
+
+        def hook(msg: dict) -> None:
+            if msg.get("msg_type") == "error":
+                errors.append(msg.get("content", {}))
+
+        assert self.kc is not None
+        try:
+            reply = await self.kc.execute_interactive(
+                code,
+                silent=False,
+                store_history=False,
+                stop_on_error=False,
+                allow_stdin=False,
+                timeout=timeout,
+                output_hook=hook,
+            )
+        except TimeoutError:
+            return None, errors
+        return reply, errors
+
+    def _collect(self, index: int) -> None:
+        """Read the report channel; every token expected so far must have arrived."""
+        read = getattr(self.km, "read_reports", None)
+        reports = read() if read else []
+        for report in reports:
+            if report.get("kind") == "echo":
+                self._pending.pop(report.get("detail", ""), None)
+            elif report.get("kind") in (monitor.TAMPERING, monitor.ATTEMPT):
+                self._incident(
+                    index, report["kind"], report.get("what", "?"), report.get("detail", "")
+                )
+        if read is not None:
+            for token, (where, what) in list(self._pending.items()):
+                del self._pending[token]
+                self._tampering(where, f"{what} did not run through the grading guard")
+
+    def _stop(self, index: int, why: str) -> None:
+        """Run nothing more: the tests from here on fail, saying why."""
+        self._stopped = (index, why)
+        self._incident(index, STOPPED, "kernel", f"{why}; the rest of the notebook was not run")
+
+    def _tampering(self, index: int, detail: str) -> None:
+        self._incident(index, monitor.TAMPERING, "kernel", detail)
+
+    def _incident(self, index: int, kind: str, what: str, detail: str) -> None:
+        cell = self.nb.cells[index]
+        where = grade_id(cell) or f"cell {index}"
+        incident = {"kind": kind, "what": what, "detail": detail[:500], "cell": where}
+        if incident not in self.incidents and len(self.incidents) < MAX_INCIDENTS:
+            self.incidents.append(incident)
+        if kind == monitor.TAMPERING and (
+            self._tampered_from is None or index < self._tampered_from
+        ):
+            self._tampered_from = index
+            self._tamper_reason = f"{detail}, in {where}"
+
+    # ---- verdicts ------------------------------------------------------------------
+
+    def _apply_verdicts(self, nb: NotebookNode) -> None:
+        """0 for every test cell from the first sign of tampering on, with the reason shown."""
+        if self._tampered_from is None:
+            return
+        for index, cell in enumerate(nb.cells):
+            if index >= self._tampered_from and is_test_cell(cell):
+                cell.setdefault("outputs", []).append(
+                    error_output(
+                        TAMPERING_ERROR,
+                        "this test is not counted: the kernel was tampered with before it ran "
+                        f"({self._tamper_reason})",
+                    )
+                )
+
+    def _record(self, nb: NotebookNode, resources: dict) -> None:
+        """Incidents into the notebook's metadata and the grading log."""
+        info = resources.get("nbgrader", {})
+        student, notebook = info.get("student", "?"), info.get("notebook", "?")
+        nb.metadata[METADATA_KEY] = {
+            "sandbox": sandbox_mode(),
+            "incidents": self.incidents,
+        }
+        for incident in self.incidents:
+            self.log.warning(
+                "Grading %s: learner %r, notebook %r, %s: %s",
+                incident["kind"],
+                student,
+                notebook,
+                incident["cell"],
+                incident["detail"],
+            )

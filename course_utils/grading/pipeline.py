@@ -1,0 +1,120 @@
+"""The course's grading configuration for nbgrader, built in one place.
+
+``nbgrader_config.py`` calls :func:`configure`. The preprocessor pipelines are
+*derived from nbgrader's own defaults* with the course's substitutions, so a
+step that a future nbgrader adds to its defaults is kept, and a step the
+course replaces that nbgrader renames or drops stops grading with a clear error
+instead of silently losing a guard.
+
+Example:
+    >>> names = [step.__name__ for step in autograde_preprocessors()]
+    >>> names[:3]
+    ['GradingExecute', 'RequireCourseData', 'MoveStderrToStdout']
+    >>> "Execute" in names
+    False
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from course_utils.grading.kernel import kernel_setup_line
+
+CELL_TIMEOUT = 120  # seconds for one cell before it is interrupted
+NOTEBOOK_TIMEOUT = 600  # seconds for a whole notebook
+OUTPUT_LINES = 1000  # lines of output kept per cell
+
+
+class PipelineError(RuntimeError):
+    """nbgrader's default pipeline changed in a way the course's grading does not know."""
+
+
+def _substitute(default: list[type], replacements: dict[type, list[type]], what: str) -> list[type]:
+    """``default`` with each key of ``replacements`` replaced by its list, in place."""
+    missing = [step.__name__ for step in replacements if step not in default]
+    if missing:
+        raise PipelineError(
+            f"nbgrader's default {what} no longer contains {', '.join(missing)}: the course's "
+            "grading guards (course_utils.grading.pipeline) must be updated for this nbgrader "
+            "version before grading."
+        )
+    pipeline: list[type] = []
+    for step in default:
+        pipeline.extend(replacements.get(step, [step]))
+    return pipeline
+
+
+def _default(cls: Any, trait: str) -> list[type]:
+    return list(cls.class_traits()[trait].default())
+
+
+def sanitize_preprocessors() -> list[type]:
+    """nbgrader's sanitizing steps, with :class:`DropDuplicateIds` for ``DeduplicateIds``."""
+    from nbgrader.converters.autograde import Autograde
+    from nbgrader.preprocessors import DeduplicateIds
+
+    from course_utils.grading.preprocessors import DropDuplicateIds
+
+    return _substitute(
+        _default(Autograde, "sanitize_preprocessors"),
+        {DeduplicateIds: [DropDuplicateIds]},
+        "sanitizing pipeline",
+    )
+
+
+def autograde_preprocessors() -> list[type]:
+    """nbgrader's autograding steps, with ``Execute`` replaced by the course's grading execution.
+
+    ``Execute`` becomes :class:`GradingExecute` (sandbox, probes, budget), followed by
+    :class:`RequireCourseData` and :class:`MoveStderrToStdout`, which must look at the
+    outputs before ``SaveAutoGrades`` scores them.
+    """
+    from nbgrader.converters.autograde import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from course_utils.grading.execute import GradingExecute
+    from course_utils.grading.preprocessors import MoveStderrToStdout, RequireCourseData
+
+    return _substitute(
+        _default(Autograde, "autograde_preprocessors"),
+        {Execute: [GradingExecute, RequireCourseData, MoveStderrToStdout]},
+        "autograding pipeline",
+    )
+
+
+def feedback_preprocessors() -> list[type]:
+    """nbgrader's feedback steps plus hidden tests removed from cells and from outputs."""
+    from nbgrader.converters.generate_feedback import GenerateFeedback
+    from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+    from course_utils.grading.preprocessors import RedactHiddenTests
+
+    return _substitute(
+        _default(GenerateFeedback, "preprocessors"),
+        {GetGrades: [GetGrades, RedactHiddenTests, ClearHiddenTests]},
+        "feedback pipeline",
+    )
+
+
+def kernel_arguments() -> list[str]:
+    """Arguments for every kernel nbgrader starts (grading and *Validate*)."""
+    return [
+        "--HistoryManager.hist_file=:memory:",
+        f"--IPKernelApp.exec_lines={[kernel_setup_line()]!r}",
+    ]
+
+
+def configure(c: Any) -> None:
+    """Apply the course's grading settings to an nbgrader config object (``get_config()``)."""
+    c.Autograde.sanitize_preprocessors = sanitize_preprocessors()
+    c.Autograde.autograde_preprocessors = autograde_preprocessors()
+    c.GenerateFeedback.preprocessors = feedback_preprocessors()
+    # Restore edited, deleted or retyped test cells from the instructor's copy.
+    c.OverwriteCells.add_missing_cells = True
+    # A runaway cell is interrupted after CELL_TIMEOUT seconds and the rest still
+    # runs; a notebook gets NOTEBOOK_TIMEOUT seconds in all.
+    c.Execute.timeout = CELL_TIMEOUT
+    c.Execute.interrupt_on_timeout = True
+    c.GradingExecute.total_timeout = NOTEBOOK_TIMEOUT
+    c.Execute.extra_arguments = kernel_arguments()
+    c.LimitOutput.max_lines = OUTPUT_LINES

@@ -1,0 +1,416 @@
+"""Sandboxed grading: learner code cannot read the answers, touch the grading machine or fake a pass.
+
+A class of learners submits the fixture assignment (``tests/fixtures/00_fixture``,
+no TensorFlow, so each kernel starts in a second or two) with *wrong* answers and
+one attack each. Every attacker must score exactly what the same wrong answers
+score without the attack (0), the attack must be reported, and a reference
+learner graded right after each attacker (names sort in that order) must get
+full marks, as must one graded before all of them.
+
+The same attack run without the sandbox (``COURSE_GRADING_SANDBOX=off``) does
+get full marks: that is what shows these tests can fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from course_utils.grading.course import Course, nbgrader_env
+from course_utils.grading.sandbox import sandbox_problem
+from course_utils.grading.submissions import incidents
+from helpers import FIXTURES, prepend, replace_answer
+
+pytestmark = pytest.mark.slow
+
+A = "00_fixture"
+WRONG_ANSWERS = {
+    "double": "def double(x):\n    return x",
+    "mean": "def mean(values):\n    return 0.0",
+    "standardize": "def standardize(x):\n    return np.asarray(x, dtype=float)",
+}
+
+if sandbox_problem():
+    pytest.skip(
+        f"the grading sandbox cannot run here: {sandbox_problem()}", allow_module_level=True
+    )
+
+
+def _wrong(notebook):
+    for cell_id, source in WRONG_ANSWERS.items():
+        notebook = replace_answer(notebook, cell_id, source)
+    return notebook
+
+
+def _attacker_notebook(release, cell: str, code: str):
+    """The wrong answers with the attack code on top of one answer cell, or as every answer."""
+    if cell == "every":
+        for cell_id in WRONG_ANSWERS:
+            release = replace_answer(release, cell_id, code)
+        return release
+    return prepend(_wrong(release), cell, code)
+
+
+def attacks(root: Path) -> dict[str, tuple[str, str, str | None]]:
+    """name -> (answer cell the code goes into, attack code, what the report must say, if any).
+
+    The code goes at the top of that answer cell, above the (wrong) answer; "every"
+    puts it in place of every answer: a learner who copies answers from elsewhere.
+    """
+    solutions = root / "solutions" / A / f"{A}.ipynb"
+    return {
+        "reads_solutions": (
+            "every",
+            f"""
+import glob, json, os
+paths = [{str(solutions)!r}]
+for start in (os.getcwd(), os.path.expanduser("~"), "/"):
+    folder = start
+    for _ in range(8):
+        paths += glob.glob(os.path.join(folder, "solutions", "*", "*.ipynb"))
+        paths += glob.glob(os.path.join(folder, "source", "*", "*.ipynb"))
+        folder = os.path.dirname(folder)
+for path in paths:
+    try:
+        cells = json.load(open(path))["cells"]
+    except OSError:
+        continue
+    for cell in cells:
+        if "BEGIN SOLUTION" in "".join(cell["source"]):
+            exec("".join(cell["source"]), globals())
+            STOLEN = True
+""",
+            "the instructor's course files",
+        ),
+        "writes_gradebook": (
+            "double",
+            f"""
+import sqlite3
+try:
+    db = sqlite3.connect({str(root / "gradebook.db")!r})
+    db.execute("UPDATE grade SET manual_score = 0")
+    db.execute("UPDATE grade SET auto_score = 0")
+    db.commit()
+except sqlite3.Error as error:
+    print("gradebook:", error)
+""",
+            "gradebook.db",
+        ),
+        "rewrites_course_utils": (
+            "double",
+            """
+import course_utils.checks as _c
+try:
+    with open(_c.__file__, "a") as handle:
+        handle.write("\\ndef check_equal(*args, **kwargs):\\n    pass\\n")
+except OSError as error:
+    print("could not rewrite:", error)
+""",
+            "read-only",
+        ),
+        "hides_tracebacks": (
+            "double",
+            """
+from IPython.core.interactiveshell import InteractiveShell
+InteractiveShell.showtraceback = lambda *args, **kwargs: None
+InteractiveShell._showtraceback = lambda *args, **kwargs: None
+""",
+            "InteractiveShell",
+        ),
+        "input_transformer": (
+            "double",
+            "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n",
+            "deliberate failure",
+        ),
+        "ast_transformer": (
+            "double",
+            """
+import ast
+class _Swallow(ast.NodeTransformer):
+    def visit_Module(self, node):
+        handler = ast.ExceptHandler(type=ast.Name("BaseException", ast.Load()), name=None,
+                                    body=[ast.Pass()])
+        node.body = [ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[],
+                             finalbody=[])]
+        return ast.fix_missing_locations(node)
+get_ipython().ast_transformers.append(_Swallow())
+""",
+            "ast_transformers",
+        ),
+        "patches_do_execute": (
+            "double",
+            """
+_kernel = get_ipython().kernel
+async def _do_execute(code, silent, *args, **kwargs):
+    try:
+        exec(code, get_ipython().user_ns)
+    except BaseException:
+        pass
+    return {"status": "ok", "execution_count": 0, "payload": [], "user_expressions": {}}
+_kernel.do_execute = _do_execute
+""",
+            "do_execute",
+        ),
+        "custom_exception_handler": (
+            "double",
+            "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)\n",
+            "deliberate failure",
+        ),
+        "patches_checks": (
+            "double",
+            """
+import sys, types
+import numpy as np
+import course_utils.checks as _c
+for _name in dir(_c):
+    if _name.startswith("check_"):
+        setattr(_c, _name, lambda *args, **kwargs: None)
+np.allclose = lambda *args, **kwargs: True
+_fake = types.ModuleType("course_utils.checks")
+_fake.__getattr__ = lambda name: (lambda *args, **kwargs: None)
+sys.modules["course_utils.checks"] = _fake
+""",
+            "course_utils.checks",
+        ),
+        "patches_builtins": (
+            "double",
+            "import builtins\nbuiltins.abs = lambda x: 0\n",
+            "builtins.abs",
+        ),
+        "traces_execution": (
+            "double",
+            "import sys\nsys.settrace(lambda *args: None)\n",
+            "sys.settrace",
+        ),
+        "reads_other_learner": (
+            "every",
+            f"""
+import glob, json
+for path in glob.glob({str(root)!r} + "/*/*/{A}/*.ipynb"):
+    try:
+        for cell in json.load(open(path))["cells"]:
+            if "def " in "".join(cell["source"]):
+                exec("".join(cell["source"]), globals())
+    except OSError:
+        pass
+""",
+            "the instructor's course files",
+        ),
+        "opens_network": (
+            "double",
+            """
+import socket, urllib.request
+for attempt in (lambda: socket.create_connection(("1.1.1.1", 80), timeout=3),
+                lambda: urllib.request.urlopen("http://example.com", timeout=3)):
+    try:
+        attempt()
+    except OSError as error:
+        print("network:", error)
+""",
+            "network connection",
+        ),
+        "prints_hidden_tests": (
+            "mean",
+            "print(get_ipython().user_ns.get('In'))\n",
+            None,  # gains no points: test_feedback_never_shows_hidden_tests checks the leak
+        ),
+        "kills_its_kernel": ("mean", "import os\nos._exit(0)\n", None),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sandbox")
+    course = Course(root, [A], sources=FIXTURES)
+    names = ["a00_reference"]
+    course.submit("a00_reference", A, course.solved(A))
+    for number, (name, (cell, code, _)) in enumerate(sorted(attacks(root).items()), start=1):
+        attacker, reference = f"a{number:02d}_{name}", f"a{number:02d}z_reference"
+        course.submit(attacker, A, _attacker_notebook(course.release(A), cell, code))
+        course.submit(reference, A, course.solved(A))
+        names += [attacker, reference]
+    course.submit("wrong_only", A, _wrong(course.release(A)))
+    checks_file = Path(__import__("course_utils.checks").checks.__file__)
+    before = hashlib.sha256(checks_file.read_bytes()).hexdigest()
+    result = course.autograde(A)
+    after = hashlib.sha256(checks_file.read_bytes()).hexdigest()
+    return course, result, names, (before, after)
+
+
+def _attacker(name: str) -> str:
+    number = sorted(attacks(Path("/x"))).index(name) + 1
+    return f"a{number:02d}_{name}"
+
+
+def test_every_reference_learner_gets_full_marks(graded):
+    course, result, names, _ = graded
+    full = sum(course.points(A).values())
+    references = [n for n in names if n.endswith("reference")]
+    assert len(references) == len(attacks(Path("/x"))) + 1
+    scores = {n: course.total(n, A) for n in references}
+    assert scores == dict.fromkeys(references, full), result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.mark.parametrize("name", sorted(attacks(Path("/x"))))
+def test_attacker_gains_nothing_and_is_reported(graded, name):
+    course, result, _, _ = graded
+    learner = _attacker(name)
+    assert course.total("wrong_only", A) == 0
+    assert course.total(learner, A) == 0, f"{name}: {course.cell_scores(learner, A)}"
+    expected = attacks(Path("/x"))[name][2]
+    if expected is None:
+        return
+    found = [i for i in incidents(course.root, A) if i.student == learner]
+    assert found, f"{name}: nothing was reported"
+    assert any(expected in i.detail for i in found), [str(i) for i in found]
+    assert learner in result.stderr  # the grading log names the learner
+
+
+def test_course_utils_is_unchanged(graded):
+    before, after = graded[3]
+    assert before == after
+
+
+def test_feedback_never_shows_hidden_tests(graded):
+    course = graded[0]
+    learner = _attacker("prints_hidden_tests")
+    course.check(course.generate_feedback(A, "--student", learner, "--force"))
+    html = (course.root / "feedback" / learner / A / f"{A}.html").read_text()
+    for secret in ("double(-7)", "hidden_values", "hidden_sample", "importlib.reload"):
+        assert secret not in html, f"the feedback reveals {secret!r}"
+
+
+def test_honest_learners_have_no_incidents(graded):
+    course = graded[0]
+    flagged = {i.student for i in incidents(course.root, A)}
+    assert not {n for n in flagged if n.endswith("reference") or n == "wrong_only"}, flagged
+
+
+def test_without_the_sandbox_the_attack_works(tmp_path):
+    """The opt-out grades (with a warning on every run), and shows what the sandbox stops."""
+    course = Course(
+        tmp_path / "course", [A], sources=FIXTURES, env=nbgrader_env(COURSE_GRADING_SANDBOX="off")
+    )
+    cell, code, _ = attacks(course.root)["reads_solutions"]
+    course.submit("thief", A, _attacker_notebook(course.release(A), cell, code))
+    result = course.check(course.autograde(A))
+    assert "WITHOUT the sandbox" in result.stderr
+    assert course.total("thief", A) == sum(course.points(A).values())
+    assert any(i.student == "thief" and i.kind == "attempt" for i in incidents(course.root, A))
+
+
+def test_grading_refuses_to_start_without_bubblewrap(tmp_path):
+    course = Course(tmp_path / "course", [A], sources=FIXTURES)
+    course.submit("learner", A, course.solved(A))
+    course.env = nbgrader_env(PATH=str(Path(sys.executable).parent))  # no bwrap on PATH
+    result = course.autograde(A)
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Not graded" in log and "bubblewrap" in log and "COURSE_GRADING_SANDBOX=off" in log
+    assert not (course.root / "autograded" / "learner" / A).exists()
+
+
+def test_formgrader_autograde_button_uses_the_sandbox(tmp_path):
+    """The Formgrader's button calls NbGraderAPI.autograde with the same configuration."""
+    course = Course(tmp_path / "course", [A], sources=FIXTURES)
+    cell, code, _ = attacks(course.root)["reads_solutions"]
+    course.submit("thief", A, _attacker_notebook(course.release(A), cell, code))
+    script = (
+        "from nbgrader.apps import NbGraderAPI\n"
+        "from nbgrader.coursedir import CourseDirectory\n"
+        "from traitlets.config.loader import PyFileConfigLoader\n"
+        "config = PyFileConfigLoader('nbgrader_config.py', path='.').load_config()\n"
+        "api = NbGraderAPI(CourseDirectory(config=config), config=config)\n"
+        f"result = api.autograde({A!r}, 'thief')\n"
+        "print('SUCCESS', result['success'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=course.root,
+        env=course.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert "SUCCESS True" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
+    assert course.total("thief", A) == 0
+    assert any(i.student == "thief" for i in incidents(course.root, A))
+
+
+def test_what_a_sandboxed_kernel_can_see_and_do(tmp_path, monkeypatch):
+    """One grading kernel, started directly: the sandbox from the inside."""
+    import asyncio
+    import json as json_module
+
+    from course_utils.grading.sandbox import SandboxedKernelManager
+
+    course = tmp_path / "course"
+    folder = course / "autograded" / "ana" / A
+    folder.mkdir(parents=True)
+    (folder / "helper.txt").write_text("the learner's own file")
+    (folder / f"{A}.ipynb").write_text("during grading this holds the hidden tests")
+    (course / "gradebook.db").write_text("grades")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "secret-token-123")
+    probe = f"""
+import json, os, socket, subprocess
+import course_utils.checks
+subprocess.Popen(["sleep", "4242"])
+seen = {{"uid": os.getuid(), "cwd": os.getcwd(), "files": sorted(os.listdir(".")),
+        "course": os.path.exists({str(course)!r}), "root": sorted(os.listdir("/root")),
+        "processes": len([p for p in os.listdir("/proc") if p.isdigit()]),
+        "token": any("secret-token" in v for v in os.environ.values())}}
+for name, path in (("course_utils", course_utils.checks.__file__), ("home", "scratch.txt")):
+    try:
+        open(path, "a").close()
+        seen["write " + name] = "ok"
+    except OSError as error:
+        seen["write " + name] = error.strerror
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=3)
+    seen["network"] = "connected"
+except OSError as error:
+    seen["network"] = error.strerror
+print(json.dumps(seen))
+"""
+
+    async def inside() -> dict:
+        km = SandboxedKernelManager(kernel_name="python3", protected=(str(course),))
+        await km.start_kernel(cwd=str(folder))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=120)
+            out: list[str] = []
+            await kc.execute_interactive(
+                probe,
+                timeout=120,
+                output_hook=lambda m: out.append(m["content"].get("text", "")),
+            )
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+        return json_module.loads("".join(out))
+
+    seen = asyncio.run(inside())
+    left = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cmdline.read_bytes() == b"sleep\x004242\x00":
+                left.append(cmdline.parent.name)
+        except OSError:  # the process ended meanwhile
+            pass
+    assert not left, "a process the kernel started outlived it"
+    assert seen["uid"] == 1000
+    assert seen["cwd"] == f"/home/learner/{A}"
+    assert seen["files"] == ["helper.txt"], "the notebook (with hidden tests) must not be there"
+    assert seen["course"] is False
+    assert set(seen["root"]) <= {".pyenv"}, seen["root"]  # only the Python it needs
+    assert seen["processes"] <= 6
+    assert seen["token"] is False
+    assert seen["write course_utils"] == "Read-only file system"
+    assert seen["write home"] == "ok"
+    assert seen["network"] != "connected"

@@ -1,0 +1,443 @@
+"""Fast, in-process tests of each grading piece, in nbgrader's own style: tiny notebooks,
+``preprocess(nb, resources)``, no kernel. The slow suites (test_grading_robustness.py,
+test_grading_sandbox.py) are the end-to-end proof with real nbgrader runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import types
+
+import nbformat
+import numpy as np
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from course_utils import data
+from course_utils.grading import cli, integrity, monitor, pipeline, preprocessors, sandbox
+from course_utils.grading.execute import NOT_RUN_ERROR, TAMPERING_ERROR, GradingExecute
+from course_utils.grading.submissions import UnknownAssignmentError, check_submissions
+from course_utils.grading.validate import Result, plain, report
+
+
+def _test_cell(grade_id, source="pass", points=1, outputs=()):
+    cell = new_code_cell(
+        source,
+        metadata={
+            "nbgrader": {
+                "grade": True,
+                "solution": False,
+                "grade_id": grade_id,
+                "points": points,
+                "locked": True,
+            }
+        },
+    )
+    cell.outputs = list(outputs)
+    return cell
+
+
+def _answer_cell(grade_id, source="x = 1"):
+    return new_code_cell(
+        source, metadata={"nbgrader": {"grade": False, "solution": True, "grade_id": grade_id}}
+    )
+
+
+# --------------------------------------------------------------------------- #
+# The pipeline is nbgrader's, with the course's substitutions
+# --------------------------------------------------------------------------- #
+
+
+def test_autograde_pipeline_keeps_every_nbgrader_default():
+    from nbgrader.converters.autograde import Autograde
+    from nbgrader.preprocessors import Execute
+
+    defaults = Autograde.class_traits()["autograde_preprocessors"].default()
+    steps = pipeline.autograde_preprocessors()
+    assert Execute not in steps
+    assert [s for s in steps if s in defaults] == [s for s in defaults if s is not Execute]
+    names = [s.__name__ for s in steps]
+    assert (
+        names.index("GradingExecute")
+        < names.index("RequireCourseData")
+        < names.index("SaveAutoGrades")
+    )
+    assert names.index("MoveStderrToStdout") < names.index("SaveAutoGrades")
+
+
+def test_sanitizing_and_feedback_pipelines():
+    sanitize = [s.__name__ for s in pipeline.sanitize_preprocessors()]
+    assert "DropDuplicateIds" in sanitize and "DeduplicateIds" not in sanitize
+    assert sanitize.index("DropDuplicateIds") < sanitize.index("OverwriteCells")
+    feedback = [s.__name__ for s in pipeline.feedback_preprocessors()]
+    assert feedback.index("RedactHiddenTests") < feedback.index("ClearHiddenTests")
+
+
+def test_a_changed_nbgrader_default_stops_grading_with_a_clear_error():
+    class Gone:
+        pass
+
+    with pytest.raises(pipeline.PipelineError, match="no longer contains Gone"):
+        pipeline._substitute([int, str], {Gone: [float]}, "autograding pipeline")
+
+
+def test_configure_sets_the_grading_settings():
+    from traitlets.config import Config
+
+    c = Config()
+    pipeline.configure(c)
+    assert c.Execute.timeout == pipeline.CELL_TIMEOUT
+    assert c.GradingExecute.total_timeout == pipeline.NOTEBOOK_TIMEOUT
+    assert c.OverwriteCells.add_missing_cells is True
+    assert any("prepare_kernel()" in arg for arg in c.Execute.extra_arguments)
+
+
+# --------------------------------------------------------------------------- #
+# GradingExecute: the budget (a controlled clock), verdicts, reports
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture
+def executor():
+    now = [0.0]
+    ex = GradingExecute(timeout=20, total_timeout=60)
+    ex.clock = lambda: now[0]
+    ex._started = 0.0
+    ex.nb = new_notebook(cells=[_test_cell("a_tests"), _answer_cell("b"), _test_cell("b_tests")])
+    ex.resources = {}
+    return ex, now
+
+
+def test_each_cell_gets_its_timeout_cut_to_the_budget_left(executor):
+    ex, now = executor
+    assert ex.cell_timeout(None) == 20
+    now[0] = 50
+    assert ex.cell_timeout(None) == 10
+    now[0] = 59.5
+    assert ex.cell_timeout(None) == 1
+    ex._started = None  # outside a notebook run: the plain per-cell timeout
+    assert ex.cell_timeout(None) == 20
+
+
+def test_once_the_budget_is_spent_nothing_more_runs(executor):
+    ex, now = executor
+    now[0] = 61
+    cell, _ = ex.preprocess_cell(ex.nb.cells[0], {}, 0)  # no kernel: it must not try to run
+    assert [o.ename for o in cell.outputs] == [NOT_RUN_ERROR]
+    assert "time budget (60 s)" in cell.outputs[0].evalue
+    assert ex.incidents[0]["kind"] == "stopped"
+
+
+def test_tampering_zeroes_that_test_and_every_later_one(executor):
+    ex, _ = executor
+    ex._incident(1, monitor.TAMPERING, "integrity", "changed numpy.allclose")
+    ex._apply_verdicts(ex.nb)
+    assert not ex.nb.cells[0].outputs
+    errors = [o for o in ex.nb.cells[2].outputs if o.output_type == "error"]
+    assert errors and errors[0].ename == TAMPERING_ERROR
+    assert "changed numpy.allclose, in b" in errors[0].evalue
+
+
+def test_a_guard_token_that_never_arrives_is_tampering(executor):
+    ex, _ = executor
+
+    class FakeKernel:
+        def __init__(self, reports):
+            self.reports = reports
+
+        def read_reports(self):
+            return self.reports
+
+    ex._pending = {
+        "tok-1": (0, "test cell a_tests"),
+        "tok-2": (0, "the probe after test cell a_tests"),
+    }
+    ex.km = FakeKernel(
+        [
+            {"kind": "echo", "detail": "tok-1"},
+            {"kind": "attempt", "what": "network", "detail": "tried to connect"},
+        ]
+    )
+    ex._collect(0)
+    kinds = [(i["kind"], i["detail"]) for i in ex.incidents]
+    assert ("attempt", "tried to connect") in kinds
+    assert (
+        "tampering",
+        "the probe after test cell a_tests did not run through the grading guard",
+    ) in kinds
+    assert not any(
+        "test cell a_tests did not" in d for k, d in kinds if not d.startswith("the probe")
+    )
+    assert ex._tampered_from == 0
+
+
+# --------------------------------------------------------------------------- #
+# The smaller preprocessors
+# --------------------------------------------------------------------------- #
+
+
+def test_drop_duplicate_ids_keeps_the_last_copy_graded():
+    first, copy = _test_cell("t", "pass"), _test_cell("t", "check(x)")
+    nb = new_notebook(cells=[first, copy])
+    nb, _ = preprocessors.DropDuplicateIds().preprocess(nb, {})
+    assert "nbgrader" not in nb.cells[0].metadata  # an ordinary cell now, not an empty entry
+    assert nb.cells[1].metadata.nbgrader.grade_id == "t"
+
+
+def test_move_stderr_to_stdout_only_in_graded_cells():
+    graded = _test_cell("t", outputs=[new_output("stream", name="stderr", text="warning\n")])
+    plain_cell = new_code_cell("x")
+    plain_cell.outputs = [new_output("stream", name="stderr", text="warning\n")]
+    nb = new_notebook(cells=[graded, plain_cell])
+    nb, _ = preprocessors.MoveStderrToStdout().preprocess(nb, {})
+    assert nb.cells[0].outputs[0].name == "stdout"
+    assert nb.cells[0].outputs[0].text == "[stderr] warning\n"
+    assert nb.cells[1].outputs[0].name == "stderr"
+
+
+def test_require_course_data_names_the_learner_and_grades_nothing():
+    assert preprocessors.DATA_ERRORS == {
+        data.DataUnavailableError.__name__,
+        data.DataCorruptError.__name__,
+    }
+    error = new_output(
+        "error", ename="DataCorruptError", evalue="train-images damaged", traceback=[]
+    )
+    nb = new_notebook(cells=[_test_cell("t", outputs=[error])])
+    resources = {"nbgrader": {"student": "ana", "notebook": "01"}}
+    with pytest.raises(preprocessors.GradingEnvironmentError, match="Not graded: learner 'ana'"):
+        preprocessors.RequireCourseData().preprocess(nb, resources)
+    fine = new_notebook(cells=[_test_cell("t")])
+    assert preprocessors.RequireCourseData().preprocess(fine, resources)[0] is fine
+
+
+def test_hidden_test_lines_are_removed_from_every_output():
+    test = _test_cell(
+        "t", "check(a)\n### BEGIN HIDDEN TESTS\ncheck(f(1234567), 98765)\n### END HIDDEN TESTS"
+    )
+    leak = new_code_cell("print(In)")
+    leak.outputs = [
+        new_output("stream", name="stdout", text="['x', 'check(f(1234567), 98765)']"),
+        new_output("execute_result", data={"text/plain": "check(f(1234567), 98765)"}),
+    ]
+    nb, _ = preprocessors.RedactHiddenTests().preprocess(new_notebook(cells=[test, leak]), {})
+    assert "1234567" not in json.dumps(nb.cells[1].outputs)
+    assert preprocessors.REDACTED in nb.cells[1].outputs[0].text
+
+
+# --------------------------------------------------------------------------- #
+# Submissions and the command line
+# --------------------------------------------------------------------------- #
+
+
+def test_check_of_an_unknown_assignment_fails(tmp_path, capsys):
+    (tmp_path / "notebooks" / "01_data_preprocessing").mkdir(parents=True)
+    with pytest.raises(UnknownAssignmentError, match="known: 01_data_preprocessing"):
+        check_submissions(tmp_path, "01_data_preprocesing")
+    assert cli.main(["check", "01_data_preprocesing", "--root", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR: there is no assignment '01_data_preprocesing'" in out
+    assert "0 submission(s) checked" not in out
+
+
+def test_incidents_command_lists_what_was_recorded(tmp_path, capsys):
+    folder = tmp_path / "autograded" / "ana" / "01"
+    folder.mkdir(parents=True)
+    nb = new_notebook(cells=[])
+    nb.metadata["course_grading"] = {
+        "sandbox": "on",
+        "incidents": [{"kind": "tampering", "cell": "t", "detail": "replaced sys.gettrace()"}],
+    }
+    nbformat.write(nb, folder / "01.ipynb")
+    assert cli.main(["incidents", "--root", str(tmp_path)]) == 1
+    assert "TAMPERING ana, 01, t: replaced sys.gettrace()" in capsys.readouterr().out
+
+
+def test_validate_report_is_plain_text_with_exercise_and_points():
+    results = [
+        Result("a_tests", 2, "failed", "AssertionError: x: expected 1, got 2"),
+        Result("b_tests", 1, "not attempted", "not attempted yet"),
+        Result("c_tests", 3, "passed"),
+    ]
+    text = report("nb.ipynb", results, colour=False)
+    assert "  FAILED   a_tests (2 points): AssertionError: x: expected 1, got 2" in text
+    assert "  TO DO    b_tests (1 point): not attempted yet" in text
+    assert "1 of 3 exercises pass their visible tests (3 of 6 points)" in text
+    assert "\x1b[" not in text
+    assert "\x1b[31m" in report("nb.ipynb", results, colour=True)
+    assert (
+        plain('<span class="ansi-red-fg">AssertionError</span>: a &lt; b')
+        == "AssertionError: a < b"
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Inside the kernel: the guard, the integrity check, the monitor
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture
+def snapshot():
+    before = integrity._SNAPSHOT
+    yield integrity.snapshot(writable=("/tmp/learner",))
+    integrity._SNAPSHOT = before
+
+
+def test_guard_runs_tests_with_real_builtins_and_no_leak(snapshot):
+    namespace = {"len": lambda x: 99, "answer": [1, 2, 3]}
+    test = "if len(answer) != 3:\n    raise AssertionError('wrong length')\nresult_seen = True"
+    exec(integrity.guard_line(test, "t", "tok"), namespace)  # noqa: S102
+    with pytest.raises(AssertionError, match="wrong length"):
+        exec(test, dict(namespace))  # without the guard the shadowed len is used
+    assert "result_seen" not in namespace, "test code must not write into the learner's namespace"
+
+
+def test_integrity_check_finds_and_undoes_patched_modules(snapshot):
+    import course_utils.checks as checks
+
+    real_allclose, real_checks = np.allclose, sys.modules["course_utils.checks"]
+    np.allclose = lambda *a, **k: True
+    sys.modules["course_utils.checks"] = types.ModuleType("course_utils.checks")
+    try:
+        found = integrity.check(restore=True)
+    finally:
+        np.allclose, sys.modules["course_utils.checks"] = real_allclose, real_checks
+    assert "changed numpy.allclose" in found
+    assert "replaced the module course_utils.checks in sys.modules" in found
+    assert integrity.check() == []  # put back
+    assert checks.check_equal.__module__ == "course_utils.checks"
+
+
+def test_integrity_check_finds_a_library_loaded_from_the_learners_folder(snapshot, monkeypatch):
+    fake = types.ModuleType("tensorflow_fake_for_test")
+    fake.__file__ = "/tmp/learner/tensorflow.py"
+    monkeypatch.setitem(sys.modules, "tensorflow.fake_for_test", fake)
+    assert "loaded its own file as the library module tensorflow.fake_for_test" in integrity.check()
+
+
+def test_learner_defined_code_is_recognised():
+    cell_code = compile("def f():\n    pass\n", "/tmp/ipykernel_7/123456.py", "exec")
+    namespace: dict = {}
+    exec(cell_code, namespace)  # noqa: S102
+    assert integrity.defined_in_cells(namespace["f"])
+    assert not integrity.defined_in_cells(np.allclose)
+    assert not integrity.defined_in_cells(print)
+
+
+def test_layout_says_what_reaching_a_path_means():
+    layout = monitor.Layout(
+        free=("/home/learner", "/tmp"),
+        read_only=("/usr", "/srv/course/course_utils", "/home/learner/.keras/datasets"),
+        protected=("/srv/course",),
+    )
+    assert layout.describe("/home/learner/01/outputs/x.keras", writing=True) is None
+    assert layout.describe("/srv/course/course_utils/checks.py", writing=False) is None
+    assert "tried to modify" in layout.describe("/srv/course/course_utils/checks.py", writing=True)
+    assert "tried to modify" in layout.describe("/home/learner/.keras/datasets/f.gz", writing=True)
+    assert "instructor's course files" in layout.describe("/srv/course/gradebook.db", writing=True)
+    assert "outside the grading sandbox" in layout.describe("/etc/shadow", writing=False)
+    assert monitor.Layout.from_json(layout.to_json()) == layout
+
+
+def test_reporter_writes_json_lines_once_each():
+    read, write = os.pipe()
+    reporter = monitor.Reporter(write)
+    for _ in range(3):
+        reporter.send("attempt", "file", 'tried to read "x"')
+    reporter.echo("token-1")
+    os.close(write)
+    lines = os.read(read, 10_000).decode().splitlines()
+    os.close(read)
+    assert [json.loads(line) for line in lines] == [
+        {"kind": "attempt", "what": "file", "detail": 'tried to read "x"'},
+        {"kind": "echo", "what": "guard", "detail": "token-1"},
+    ]
+
+
+def test_resource_limits_cannot_be_raised_again():
+    code = (
+        "import resource\n"
+        "from course_utils.grading.kernel import limit_resources\n"
+        "limit_resources(memory=2 * 1024**3, file_size=1024**2)\n"
+        "print(resource.getrlimit(resource.RLIMIT_AS), resource.getrlimit(resource.RLIMIT_FSIZE))\n"
+        "try:\n"
+        "    resource.setrlimit(resource.RLIMIT_AS, (4 * 1024**3, 4 * 1024**3))\n"
+        "    print('raised')\n"
+        "except (ValueError, OSError):\n"
+        "    print('refused')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    if os.geteuid() == 0:  # root may raise its own hard limits; the sandbox drops that right
+        assert "(2147483648, 2147483648) (1048576, 1048576)" in result.stdout
+    else:
+        assert result.stdout.split("\n")[1] == "refused", result.stdout
+
+
+# --------------------------------------------------------------------------- #
+# The sandbox's settings
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("value, mode", [("", "on"), ("on", "on"), ("OFF", "off"), ("0", "off")])
+def test_sandbox_mode(monkeypatch, value, mode):
+    monkeypatch.setenv(sandbox.SANDBOX_ENV, value)
+    assert sandbox.sandbox_mode() == mode
+
+
+def test_a_wrong_sandbox_setting_says_which_values_work(monkeypatch):
+    monkeypatch.setenv(sandbox.SANDBOX_ENV, "maybe")
+    with pytest.raises(ValueError, match="use 'on' .* or 'off'"):
+        sandbox.sandbox_mode()
+
+
+def test_missing_bubblewrap_is_one_clear_message(monkeypatch):
+    sandbox.sandbox_problem.cache_clear()
+    monkeypatch.setenv("PATH", "/nonexistent")
+    try:
+        with pytest.raises(sandbox.SandboxUnavailableError) as error:
+            sandbox.require_sandbox()
+    finally:
+        sandbox.sandbox_problem.cache_clear()
+    message = str(error.value)
+    assert "bubblewrap" in message and "apt-get install bubblewrap" in message
+    assert "COURSE_GRADING_SANDBOX=off" in message
+
+
+def test_the_sandbox_hides_the_course_and_the_graders_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "secret-token-123")
+    course = tmp_path / "course"
+    notebook_dir = course / "autograded" / "ana" / "01"
+    notebook_dir.mkdir(parents=True)
+    km = sandbox.SandboxedKernelManager(kernel_name="python3", protected=(str(course),))
+    try:
+        km._launch_args = {"cwd": str(notebook_dir)}
+        command = km.wrap(km.format_kernel_cmd([]))
+    finally:
+        import shutil
+
+        shutil.rmtree(km.scratch, ignore_errors=True)
+    text = " ".join(command)
+    assert command[:2] == [command[0], "--clearenv"] and command[0].endswith("bwrap")
+    for isolation in ("--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent"):
+        assert isolation in command
+    assert "secret-token-123" not in text
+    mounted = {command[i + 2] for i, arg in enumerate(command) if arg in ("--bind", "--ro-bind")}
+    assert not any(m == str(course) or m.startswith(str(course) + "/") for m in mounted), mounted
+    writable = {command[i + 2] for i, arg in enumerate(command) if arg == "--bind"}
+    assert writable == {str(km.runtime)}
+
+
+def test_grading_environment_is_the_fast_profile_and_quiet(monkeypatch):
+    from course_utils.config import PROFILE_ENV, QUIET_TENSORFLOW_ENV
+    from course_utils.grading.kernel import grading_environment
+
+    for name in (PROFILE_ENV, *QUIET_TENSORFLOW_ENV):
+        monkeypatch.setenv(name, "something else")
+    grading_environment()
+    assert os.environ[PROFILE_ENV] == "fast"
+    assert {k: os.environ[k] for k in QUIET_TENSORFLOW_ENV} == QUIET_TENSORFLOW_ENV
