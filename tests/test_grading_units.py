@@ -282,7 +282,8 @@ def test_validate_report_is_plain_text_with_exercise_and_points():
 @pytest.fixture
 def snapshot():
     before = integrity._SNAPSHOT
-    yield integrity.snapshot(writable=("/tmp/learner",))
+    layout = monitor.Layout(free=("/tmp",), read_only=("/tmp/venv",))
+    yield integrity.snapshot(layout=layout)
     integrity._SNAPSHOT = before
 
 
@@ -315,7 +316,12 @@ def test_integrity_check_finds_a_library_loaded_from_the_learners_folder(snapsho
     fake = types.ModuleType("tensorflow_fake_for_test")
     fake.__file__ = "/tmp/learner/tensorflow.py"
     monkeypatch.setitem(sys.modules, "tensorflow.fake_for_test", fake)
-    assert "loaded its own file as the library module tensorflow.fake_for_test" in integrity.check()
+    installed = types.ModuleType("tensorflow_installed_for_test")
+    installed.__file__ = "/tmp/venv/lib/site-packages/tensorflow/other.py"  # read-only below /tmp
+    monkeypatch.setitem(sys.modules, "tensorflow.installed_for_test", installed)
+    found = integrity.check()
+    assert "loaded its own file as the library module tensorflow.fake_for_test" in found
+    assert not any("installed_for_test" in f for f in found)
 
 
 def test_learner_defined_code_is_recognised():
@@ -410,6 +416,9 @@ def test_missing_bubblewrap_is_one_clear_message(monkeypatch):
 
 def test_the_sandbox_hides_the_course_and_the_graders_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "secret-token-123")
+    # a course checked out below /tmp, as CI machines do
+    roots = sandbox.python_roots()
+    monkeypatch.setattr(sandbox, "python_roots", lambda: [*roots, "/tmp/ci/.venv"])
     course = tmp_path / "course"
     notebook_dir = course / "autograded" / "ana" / "01"
     notebook_dir.mkdir(parents=True)
@@ -430,6 +439,13 @@ def test_the_sandbox_hides_the_course_and_the_graders_environment(tmp_path, monk
     assert not any(m == str(course) or m.startswith(str(course) + "/") for m in mounted), mounted
     writable = {command[i + 2] for i, arg in enumerate(command) if arg == "--bind"}
     assert writable == {str(km.runtime)}
+    # an empty /tmp or home mounted after a bind below it would hide what was bound there
+    # (the course, its virtual environment or the runtime folder may well live below /tmp)
+    tmpfs = [(i, command[i + 1]) for i, arg in enumerate(command) if arg == "--tmpfs"]
+    binds = [(i, command[i + 2]) for i, arg in enumerate(command) if arg in ("--bind", "--ro-bind")]
+    for at, folder in tmpfs:
+        hidden = [dest for i, dest in binds if i < at and dest.startswith(folder.rstrip("/") + "/")]
+        assert not hidden, f"--tmpfs {folder} comes after binds below it: {hidden}"
 
 
 def test_grading_environment_is_the_fast_profile_and_quiet(monkeypatch):

@@ -39,7 +39,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
 from course_utils.grading import integrity, monitor
-from course_utils.grading.cells import grade_id, is_test_cell
+from course_utils.grading.cells import grade_id, is_answer_cell, is_test_cell
 from course_utils.grading.sandbox import (
     UNSANDBOXED_WARNING,
     GradingKernelManager,
@@ -87,6 +87,9 @@ class GradingExecute(Execute):
         self._stopped: tuple[int, str] | None = None  # (cell index, why nothing more runs)
         self._pending: dict[str, tuple[int, str]] = {}  # token -> (cell index, what it guarded)
         self._output_bytes: dict[int, int] = {}
+        self.timing: dict[str, float] = {}  # seconds by kind of work, for the class report
+        self._first_cell_at: float | None = None
+        self._started_at: float | None = None
 
     # ---- time ----------------------------------------------------------------------
 
@@ -132,10 +135,12 @@ class GradingExecute(Execute):
         self._reset()
         self.timeout_func = self.cell_timeout
         self._started = self.clock()
+        began = self._started_at = time.perf_counter()
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
         finally:
             self._started = None
+        self.timing["total"] = time.perf_counter() - began
         self._apply_verdicts(nb)
         self._record(nb, resources)
         return nb, resources
@@ -143,6 +148,28 @@ class GradingExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, self.resources
+        began = time.perf_counter()
+        if self._first_cell_at is None:  # the kernel is up: what came before was its start
+            self._first_cell_at = began
+            self._time("kernel start", began - (self._started_at or began))
+        kind = (
+            "tests"
+            if is_test_cell(cell)
+            else "answers"
+            if is_answer_cell(cell)
+            else "setup"
+            if not self.timing.get("setup")
+            else "teaching"
+        )
+        try:
+            return self._preprocess_code_cell(cell, index)
+        finally:
+            self._time(kind, time.perf_counter() - began)
+
+    def _time(self, kind: str, seconds: float) -> None:
+        self.timing[kind] = self.timing.get(kind, 0.0) + seconds
+
+    def _preprocess_code_cell(self, cell, index):
         left = self.seconds_left()
         if self._stopped is None and left is not None and left <= 0:
             self._stop(index, f"the notebook used its whole time budget ({self.total_timeout} s)")
@@ -217,9 +244,11 @@ class GradingExecute(Execute):
         source = f"from course_utils import checks\nchecks.check_equal({nonce!r}, {a}, {a + 1})\n"
         token = secrets.token_hex(16)
         self._pending[token] = (index, f"the probe {when} test cell {name}")
+        began = time.perf_counter()
         reply, errors = run_sync(self._async_execute_probe)(
             integrity.guard_line(source, name, token), timeout
         )
+        self._time("probes", time.perf_counter() - began)
         if reply is None:
             if not run_sync(self.km.is_alive)():
                 raise DeadKernelError("Kernel died")
@@ -330,6 +359,7 @@ class GradingExecute(Execute):
         nb.metadata[METADATA_KEY] = {
             "sandbox": sandbox_mode(),
             "incidents": self.incidents,
+            "seconds": {kind: round(value, 2) for kind, value in self.timing.items()},
         }
         for incident in self.incidents:
             self.log.warning(

@@ -127,7 +127,7 @@ class Snapshot:
     hooks: dict[str, Any]
     lists: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     shell: Any = None
-    writable: tuple[str, ...] = ()
+    layout: monitor.Layout = field(default_factory=monitor.Layout)
 
 
 _SNAPSHOT: Snapshot | None = None
@@ -188,7 +188,9 @@ def _machinery(shell: Any, kernel: Any) -> dict[str, Any]:
     return objects
 
 
-def snapshot(shell: Any = None, kernel: Any = None, writable: tuple[str, ...] = ()) -> Snapshot:
+def snapshot(
+    shell: Any = None, kernel: Any = None, layout: monitor.Layout | None = None
+) -> Snapshot:
     """Record the kernel's machinery; call it once, before the first cell runs."""
     global _SNAPSHOT
     import importlib
@@ -223,7 +225,7 @@ def snapshot(shell: Any = None, kernel: Any = None, writable: tuple[str, ...] = 
         hooks=_sys_hooks(),
         lists={k: tuple(v) for k, v in _hook_lists(shell).items()},
         shell=shell,
-        writable=tuple(writable),
+        layout=layout or monitor.Layout(),
     )
     return _SNAPSHOT
 
@@ -242,16 +244,14 @@ def _check_instance(label: str, obj: Any, before: dict[str, Any]) -> list[str]:
     return found
 
 
-def _module_file_is_writable(module: types.ModuleType, writable: tuple[str, ...]) -> bool:
+def _module_file_is_writable(module: types.ModuleType, layout: monitor.Layout) -> bool:
     """Was the module loaded from a folder learner code can write (its home, /tmp)?
 
     A plain prefix test: learner code cannot make links in the read-only folders,
     so a module found through a writable folder has that folder in its path.
     """
     path = getattr(module, "__file__", None)
-    return isinstance(path, str) and any(
-        path == w or path.startswith(w.rstrip("/") + "/") for w in writable
-    )
+    return isinstance(path, str) and layout.is_writable(path)
 
 
 _CHECKED_MODULES: dict[str, int] = {}  # name -> id of the module object found clean
@@ -291,7 +291,7 @@ def check(restore: bool = True) -> list[str]:
     for name, module in list(sys.modules.items()):
         if _CHECKED_MODULES.get(name) == id(module) or _top(name) not in LIBRARIES:
             continue
-        if isinstance(module, types.ModuleType) and _module_file_is_writable(module, snap.writable):
+        if isinstance(module, types.ModuleType) and _module_file_is_writable(module, snap.layout):
             found.append(f"loaded its own file as the library module {name}")
         else:
             _CHECKED_MODULES[name] = id(module)

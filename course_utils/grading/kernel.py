@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
 
     app = IPKernelApp.instance()
     app.initialize(kernel_args)
-    integrity.snapshot(shell=app.shell, kernel=app.kernel, writable=layout.free)
+    integrity.snapshot(shell=app.shell, kernel=app.kernel, layout=layout)
     app.start()
 
 

@@ -106,6 +106,11 @@ class Layout:
             return None
         return f"tried to {verb} {path}, outside the grading sandbox"
 
+    def is_writable(self, path: str) -> bool:
+        """Can the kernel write ``path`` (a free folder that no read-only one narrows)?"""
+        free, read_only = _under(path, self.free), _under(path, self.read_only)
+        return free is not None and (read_only is None or len(free) > len(read_only))
+
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 

@@ -442,6 +442,9 @@ class SandboxedKernelManager(GradingKernelManager):
     def wrap(self, command: list[str]) -> list[str]:
         """``bwrap`` with the sandbox's mounts and environment around the launcher command."""
         args = [shutil.which("bwrap") or "bwrap", "--clearenv", *_ISOLATION, *_system_mounts()]
+        # The empty /tmp and home first: the course's own folders may live below /tmp.
+        size = str(self.tmpfs_size)
+        args += ["--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", HOME]
         for name in _ETC:
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         etc = self.scratch / "etc"
@@ -454,8 +457,6 @@ class SandboxedKernelManager(GradingKernelManager):
                 bound.append(root)
         args += ["--proc", "/proc", "--dev", "/dev"]
         args += ["--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
-        size = str(self.tmpfs_size)
-        args += ["--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", HOME]
         for inside, path in data_caches().items():
             args += ["--ro-bind", str(path), f"{HOME}/{inside}"]
         args += ["--ro-bind", str(self.scratch / "submission"), SUBMISSION]
