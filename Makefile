@@ -18,10 +18,10 @@ PYTEST := COURSE_PROFILE=fast $(BIN)/python -m pytest -p no:cacheprovider
 
 ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
 GRADING_TESTS := tests/test_grading_units.py tests/test_grading_sandbox.py \
-                 tests/test_grading_robustness.py tests/test_round_trip.py
+                 tests/test_grading_robustness.py tests/test_round_trip.py tests/test_grade_class.py
 
 .PHONY: help setup lab test test-unit test-notebooks test-release test-grading test-browser \
-        release check-release lint typecheck doctest format bench autograde validate clean
+        release check-release lint typecheck doctest format bench autograde grade-class validate clean
 
 help:
 	@echo "make lab            open the course in JupyterLab (sets everything up the first time)"
@@ -37,6 +37,7 @@ help:
 	@echo "make bench          run every notebook in the full profile and write the results table"
 	@echo "make validate NB=notebooks/01_data_preprocessing/01_data_preprocessing.ipynb"
 	@echo "make autograde A=01_data_preprocessing   check, autograde, feedback and export submitted/"
+	@echo "make grade-class    grade every new or changed submission: feedback, grades.csv, report"
 	@echo "make clean          remove nbgrader's working folders and notebook outputs"
 
 $(STAMP): pyproject.toml
@@ -101,6 +102,9 @@ autograde: $(STAMP)
 	$(BIN)/nbgrader generate_feedback $(A)
 	$(BIN)/nbgrader export
 	$(BIN)/python -m course_utils.grading incidents $(A) || true
+
+grade-class: $(STAMP)
+	$(BIN)/python -m course_utils.grading class $(ARGS)
 
 validate: $(STAMP)
 	@test -n "$(NB)" || (echo "usage: make validate NB=path/to/notebook.ipynb"; exit 2)

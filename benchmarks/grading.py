@@ -1,4 +1,4 @@
-"""Timing autograde of one learner's whole course, in the sandbox and without it.
+"""Timing grading: one learner's whole course with and without the sandbox, and a whole class.
 
 Both runs grade the reference solutions of every notebook, one assignment after
 another, in the same scratch course; the order of the two alternates from one
@@ -8,9 +8,13 @@ run favours neither.
 
 from __future__ import annotations
 
+import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
+
+import nbformat
 
 from course_utils.grading.course import Course, nbgrader_env
 
@@ -46,4 +50,93 @@ def time_autograde(assignments: list[str]) -> dict:
         "per_notebook": per_notebook,
         "overhead": round(seconds["sandboxed"] / seconds["unsandboxed"] - 1, 4),
         "full_marks": full_marks,
+    }
+
+
+# A generated class: learner i submits kind KINDS[i % 10].
+KINDS = ["right"] * 6 + ["partly_wrong"] * 2 + ["untouched", "broken"]
+
+
+def submit_generated_class(course: Course, learners: int) -> None:
+    """Mixed submissions: right answers, one answer left undone, the untouched release, broken JSON."""
+    from course_utils.grading.cells import grade_id, is_answer_cell
+
+    for assignment in course.assignments:
+        solved = course.solved(assignment)
+        first_answer = next(grade_id(c) for c in solved.cells if is_answer_cell(c))
+        for i in range(learners):
+            kind, student = KINDS[i % len(KINDS)], f"learner{i:02d}"
+            if kind == "broken":
+                course.submit(student, assignment, raw='{"cells": [ not a notebook')
+                continue
+            notebook = solved if kind != "untouched" else course.release(assignment)
+            if kind == "partly_wrong":
+                notebook = nbformat.from_dict(solved)
+                for cell in notebook.cells:
+                    if grade_id(cell) == first_answer:
+                        cell.source = "raise NotImplementedError()"
+            course.submit(student, assignment, notebook)
+
+
+def _gradebook_scores(course: Course) -> dict[tuple[str, str, str], float]:
+    from nbgrader.api import Gradebook
+
+    scores = {}
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gradebook:
+        for assignment in course.assignments:
+            for submission in gradebook.assignment_submissions(assignment):
+                if not (course.root / "autograded" / submission.student_id / assignment).exists():
+                    continue
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        scores[(assignment, submission.student_id, grade.name)] = float(grade.score)
+    return scores
+
+
+def _breakdown(course: Course) -> dict[str, float]:
+    """Median seconds per kind of work (kernel start, setup, teaching, tests...) per notebook."""
+    from course_utils.grading.execute import METADATA_KEY
+
+    seen: dict[str, list[float]] = {}
+    for path in course.root.glob("autograded/*/*/*.ipynb"):
+        meta = nbformat.read(path, as_version=4).metadata.get(METADATA_KEY, {})
+        for kind, seconds in meta.get("seconds", {}).items():
+            seen.setdefault(kind, []).append(seconds)
+    return {kind: round(statistics.median(values), 2) for kind, values in sorted(seen.items())}
+
+
+def time_class(assignments: list[str], learners: int = 30, workers: int | None = None) -> dict:
+    """The class command against plain nbgrader autograde one assignment after another."""
+    from course_utils.grading.grade_class import grade_class
+
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="bench-class-") as scratch:
+        sequential = Course(Path(scratch) / "sequential", assignments)
+        submit_generated_class(sequential, learners)
+        started = time.monotonic()
+        for assignment in assignments:
+            sequential.autograde(assignment)  # exits 1: the broken notebooks are not graded
+            print(f"    sequential {assignment}: {time.monotonic() - started:.0f} s", flush=True)
+        sequential_seconds = round(time.monotonic() - started, 1)
+        whole = Course(Path(scratch) / "class", assignments)
+        submit_generated_class(whole, learners)
+        started = time.monotonic()
+        grade_class(whole.root, workers=workers or cores, report=True)
+        seconds = round(time.monotonic() - started, 1)
+        same = _gradebook_scores(sequential) == _gradebook_scores(whole)
+        breakdown = _breakdown(whole)
+    notebooks = learners * len(assignments)
+    return {
+        "learners": learners,
+        "notebooks": notebooks,
+        "cores": cores,
+        "seconds": seconds,
+        "sequential_seconds": sequential_seconds,
+        "speedup": round(sequential_seconds / seconds, 2),
+        "same_grades": same,
+        "notebooks_per_minute_per_core": {
+            "class": round(notebooks / (seconds / 60) / cores, 2),
+            "sequential": round(notebooks / (sequential_seconds / 60) / cores, 2),
+        },
+        "seconds_per_notebook": breakdown,
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.targets import (
+    CLASS_SPEEDUP_TARGET,
     COURSE_SECONDS_TARGET,
     NOTEBOOK_SECONDS_TARGET,
     SANDBOX_OVERHEAD_TARGET,
@@ -37,6 +38,10 @@ def figures(report: dict) -> dict:
 
 def _grading_ok(grading: dict) -> bool:
     return grading["full_marks"] and grading["overhead"] <= SANDBOX_OVERHEAD_TARGET
+
+
+def _class_ok(whole: dict) -> bool:
+    return whole["same_grades"] and whole["speedup"] >= CLASS_SPEEDUP_TARGET
 
 
 def markdown(report: dict) -> str:
@@ -75,6 +80,16 @@ def markdown(report: dict) -> str:
             f"| - | <= +{SANDBOX_OVERHEAD_TARGET:.0%} | {grading['overhead']:+.1%} "
             f"({seconds['sandboxed']:.0f} s vs {seconds['unsandboxed']:.0f} s){marks} | "
             f"{'yes' if _grading_ok(grading) else '**no**'} |"
+        )
+    whole = report.get("class")
+    if whole:
+        grades = "" if whole["same_grades"] else " (different grades!)"
+        lines.append(
+            f"| grading | a {whole['learners']}-learner class, {whole['notebooks']} notebooks: "
+            "class command vs nbgrader autograde one assignment after another "
+            f"| - | >= {CLASS_SPEEDUP_TARGET:.0f}x | {whole['speedup']:.2f}x "
+            f"({whole['seconds'] / 60:.1f} min vs {whole['sequential_seconds'] / 60:.1f} min){grades} | "
+            f"{'yes' if _class_ok(whole) else '**no**'} |"
         )
     limit = NOTEBOOK_SECONDS_TARGET[profile]
     lines += [
@@ -115,6 +130,12 @@ def missed_targets(report: dict) -> list[str]:
         missed.append(
             f"sandboxed grading overhead {grading['overhead']:.1%}, full marks: "
             f"{grading['full_marks']}"
+        )
+    whole = report.get("class")
+    if whole and not _class_ok(whole):
+        missed.append(
+            f"class grading {whole['speedup']}x faster than sequential (target "
+            f"{CLASS_SPEEDUP_TARGET}x), same grades: {whole['same_grades']}"
         )
     return missed
 

@@ -26,7 +26,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.grading import time_autograde
+from benchmarks.grading import time_autograde, time_class
 from benchmarks.notebooks import REPO, notebooks, run_notebook
 from benchmarks.report import markdown, missed_targets, update_readme
 
@@ -76,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=["full", "fast"], default="full")
     parser.add_argument("--only", nargs="*", help="notebook folders or numbers, e.g. 03 07")
     parser.add_argument("--skip-grading", action="store_true", help="do not time autograde")
+    parser.add_argument(
+        "--class-learners",
+        type=int,
+        default=30,
+        help="learners in the generated class graded both ways (0: skip; 30: about 2 hours)",
+    )
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks")
     parser.add_argument(
@@ -120,6 +126,15 @@ def main(argv: list[str] | None = None) -> int:
         report["grading"] = time_autograde([p.parent.name for p in graded])
     elif previous.get("grading"):
         report["grading"] = previous["grading"]
+    if not args.skip_grading and args.class_learners > 0:
+        graded = notebooks() if report["complete"] else paths
+        print(
+            f"  grading a generated class of {args.class_learners} learners both ways ...",
+            flush=True,
+        )
+        report["class"] = time_class([p.parent.name for p in graded], args.class_learners)
+    elif previous.get("class"):
+        report["class"] = previous["class"]
     table = write(report, args.out, readme=True)
     print()
     print(table)

@@ -16,7 +16,9 @@ from benchmarks import notebooks, report, run
 from benchmarks.targets import SANDBOX_OVERHEAD_TARGET, TARGETS
 
 
-def _report(figures: dict, seconds: float = 100, overhead: float = 0.05) -> dict:
+def _report(
+    figures: dict, seconds: float = 100, overhead: float = 0.05, speedup: float = 3.2
+) -> dict:
     return {
         "profile": "full",
         "environment": {
@@ -44,6 +46,17 @@ def _report(figures: dict, seconds: float = 100, overhead: float = 0.05) -> dict
             "overhead": overhead,
             "full_marks": True,
         },
+        "class": {
+            "learners": 30,
+            "notebooks": 270,
+            "cores": 2,
+            "seconds": 1200.0,
+            "sequential_seconds": 1200.0 * speedup,
+            "speedup": speedup,
+            "same_grades": True,
+            "notebooks_per_minute_per_core": {"class": 6.75, "sequential": 6.75 / speedup},
+            "seconds_per_notebook": {},
+        },
     }
 
 
@@ -63,16 +76,21 @@ def test_a_met_run_reports_nothing_missed():
     assert "| 03 | 300-100 MLP, test accuracy | 0.8188 | >= 0.9000 | 0.9100 | yes |" in table
     assert "2026-01-01 00:00 UTC" in table
     assert "| <= +10% | +5.0% (105 s vs 100 s) | yes |" in table
+    assert "| >= 3x | 3.20x (20.0 min vs 64.0 min) | yes |" in table
 
 
 def test_misses_are_listed_and_marked():
     made_up = _report(
-        {"mlp_test_accuracy": 0.85}, seconds=200, overhead=SANDBOX_OVERHEAD_TARGET + 0.01
+        {"mlp_test_accuracy": 0.85},
+        seconds=200,
+        overhead=SANDBOX_OVERHEAD_TARGET + 0.01,
+        speedup=2.5,
     )
     missed = report.missed_targets(made_up)
     assert any(m.startswith("mlp_test_accuracy = 0.85") for m in missed)
     assert "03_first_mlp took 200 s" in missed
     assert any(m.startswith("sandboxed grading overhead 11.0%") for m in missed)
+    assert any(m.startswith("class grading 2.5x faster") for m in missed)
     table = report.markdown(made_up)
     assert "| 0.8500 | **no** |" in table
     assert "| 03_first_mlp | 200 s | **no** |" in table

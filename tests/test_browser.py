@@ -292,3 +292,36 @@ def test_validate_button_gives_the_verdict(page, folder, verdict_class, text):
     dialog.wait_for(timeout=300_000)
     assert text in dialog.inner_text()
     page.screenshot(path=str(ARTIFACTS / f"04-validate-{folder}.png"))
+
+
+def test_the_instructors_report_shows_its_plots(browser, tmp_path):
+    """The class command's report opens from disk (no server) and every plot is drawn."""
+    from course_utils.grading.course import Course
+    from course_utils.grading.grade_class import grade_class
+    from course_utils.grading.sandbox import sandbox_problem
+    from helpers import FIXTURES
+
+    if sandbox_problem():
+        pytest.skip(f"the grading sandbox cannot run here: {sandbox_problem()}")
+    course = Course(tmp_path / "course", ["00_fixture"], sources=FIXTURES)
+    course.submit("right", "00_fixture", course.solved("00_fixture"))
+    course.submit("untouched", "00_fixture", course.release("00_fixture"))
+    course.submit("broken", "00_fixture", raw="{ not a notebook")
+    run = grade_class(course.root, workers=1, say=print)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(run.report.as_uri())
+        page.wait_for_selector("h1")
+        drawn = page.eval_on_selector_all(
+            "img",
+            "images => images.map(i => [i.getAttribute('src'), i.complete && i.naturalWidth])",
+        )
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        text = page.inner_text("body")
+    finally:
+        context.close()
+    assert sorted(src for src, _ in drawn) == ["grading_time.png", "pass_rates.png", "scores.png"]
+    assert all(width and width > 100 for _, width in drawn), drawn
+    assert "broken" in text and "Submissions not graded" in text

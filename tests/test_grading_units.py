@@ -282,7 +282,8 @@ def test_validate_report_is_plain_text_with_exercise_and_points():
 @pytest.fixture
 def snapshot():
     before = integrity._SNAPSHOT
-    layout = monitor.Layout(free=("/tmp",), read_only=("/tmp/venv",))
+    # made-up folders: the real environment may be anywhere (below /tmp on CI machines)
+    layout = monitor.Layout(free=("/learner-home",), read_only=("/learner-home/venv",))
     yield integrity.snapshot(layout=layout)
     integrity._SNAPSHOT = before
 
@@ -314,10 +315,10 @@ def test_integrity_check_finds_and_undoes_patched_modules(snapshot):
 
 def test_integrity_check_finds_a_library_loaded_from_the_learners_folder(snapshot, monkeypatch):
     fake = types.ModuleType("tensorflow_fake_for_test")
-    fake.__file__ = "/tmp/learner/tensorflow.py"
+    fake.__file__ = "/learner-home/tensorflow.py"
     monkeypatch.setitem(sys.modules, "tensorflow.fake_for_test", fake)
     installed = types.ModuleType("tensorflow_installed_for_test")
-    installed.__file__ = "/tmp/venv/lib/site-packages/tensorflow/other.py"  # read-only below /tmp
+    installed.__file__ = "/learner-home/venv/lib/site-packages/tensorflow/other.py"  # read-only
     monkeypatch.setitem(sys.modules, "tensorflow.installed_for_test", installed)
     found = integrity.check()
     assert "loaded its own file as the library module tensorflow.fake_for_test" in found

@@ -1,5 +1,6 @@
 """``python -m course_utils.grading COMMAND``: the grading tools an instructor runs.
 
+    class [ASSIGNMENT...] grade every collected submission: autograde, feedback, grades.csv, report
     check ASSIGNMENT     malformed submissions, per learner, and whether the sandbox is ready
     incidents [ASSIGNMENT]   what the grading guards detected (tampering, attempts), per learner
     sandbox              whether grading can run in the sandbox on this machine, and why not
@@ -47,6 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     found.add_argument("assignment", nargs="?")
     found.add_argument("--root", default=".", help="the course folder (default: current folder)")
     sub.add_parser("sandbox", help="can grading run in the sandbox here?")
+    whole = sub.add_parser(
+        "class", help="grade every collected submission, with feedback and a report"
+    )
+    whole.add_argument("assignments", nargs="*", help="default: every assignment with submissions")
+    whole.add_argument("--root", default=".", help="the course folder (default: current folder)")
+    whole.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    whole.add_argument("--workers", type=int, default=None, help="local workers (default: cores)")
+    whole.add_argument("--scheduler", default=None, help="a Dask scheduler, e.g. tcp://host:8786")
+    whole.add_argument("--db-url", default=None, help="the gradebook (default: the course's)")
+    whole.add_argument("--no-feedback", action="store_true", help="skip writing feedback")
     validate = sub.add_parser("validate", help="run the visible tests of notebooks, like Validate")
     validate.add_argument("notebooks", nargs="+")
     args = parser.parse_args(argv)
@@ -55,6 +66,25 @@ def main(argv: list[str] | None = None) -> int:
         from course_utils.grading.validate import validate_notebooks
 
         return 1 if validate_notebooks(args.notebooks) else 0
+    if args.command == "class":
+        from course_utils.grading.engine import EngineError
+        from course_utils.grading.grade_class import grade_class
+        from course_utils.grading.sandbox import SandboxUnavailableError
+
+        try:
+            run = grade_class(
+                args.root,
+                args.assignments,
+                force=args.force,
+                scheduler=args.scheduler,
+                workers=args.workers,
+                db_url=args.db_url,
+                feedback=not args.no_feedback,
+            )
+        except (EngineError, SandboxUnavailableError, ValueError) as exc:
+            print(f"ERROR: {exc}")
+            return 1
+        return 1 if run.failed else 0
     if args.command == "sandbox":
         line, ok = _sandbox_line()
         print(line)

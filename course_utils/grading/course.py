@@ -28,6 +28,16 @@ from course_utils.grading.submissions import reference_submission
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 
+def bin_first_on_path(path: str) -> str:
+    """``path`` (a ``PATH`` value) with this Python's ``bin`` folder first.
+
+    Example:
+        >>> bin_first_on_path("/usr/bin").endswith(os.pathsep + "/usr/bin")
+        True
+    """
+    return str(Path(sys.executable).parent) + os.pathsep + path
+
+
 def nbgrader_env(**overrides: str) -> dict[str, str]:
     """The environment for nbgrader and Jupyter commands: this Python's ``bin`` folder first on ``PATH``.
 
@@ -36,7 +46,7 @@ def nbgrader_env(**overrides: str) -> dict[str, str]:
     configuration picks the fast profile) unless ``overrides`` sets it.
     """
     env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["PATH"] = bin_first_on_path(env.get("PATH", ""))
     env.pop(PROFILE_ENV, None)
     env.update(overrides)
     return env

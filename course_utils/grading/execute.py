@@ -8,9 +8,10 @@ On top of it, it:
 - runs every graded test cell through the guard line
   (:func:`course_utils.grading.integrity.guard_line`) and puts its source back
   afterwards, tracebacks cleaned of the guard (they would quote hidden tests);
-- sends a *probe* right before and right after every test cell: a check that must
-  fail, with a fresh random value in its message. A kernel that does not report
-  that failure, word for word, has been tampered with;
+- sends a *probe* right after every test cell: a check that must fail, with a
+  fresh random value in its message. A kernel that does not report that failure,
+  word for word, has been tampered with (the guard line itself checks the kernel's
+  machinery before each test);
 - expects every guarded execution to announce its fresh token on the report
   channel, and collects what the kernel's monitor reports there;
 - gives 0 to every test cell from the first sign of tampering on (an error output
@@ -180,10 +181,6 @@ class GradingExecute(Execute):
             return cell, self.resources
         try:
             if is_test_cell(cell):
-                self._probe(index, "before")
-                if self._stopped is not None:
-                    cell.outputs = [error_output(NOT_RUN_ERROR, f"not run: {self._stopped[1]}")]
-                    return cell, self.resources
                 cell = self._run_guarded(cell, index)
                 self._probe(index, "after")
             else:
