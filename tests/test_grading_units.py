@@ -458,3 +458,41 @@ def test_grading_environment_is_the_fast_profile_and_quiet(monkeypatch):
     grading_environment()
     assert os.environ[PROFILE_ENV] == "fast"
     assert {k: os.environ[k] for k in QUIET_TENSORFLOW_ENV} == QUIET_TENSORFLOW_ENV
+
+
+def test_learner_files_are_copied_without_notebooks_special_or_huge_files(tmp_path):
+    from course_utils.grading.kernel import LEARNER_FILE_LIMIT, copy_learner_files
+
+    source = tmp_path / "submitted"
+    (source / "data").mkdir(parents=True)
+    (source / "helper.py").write_text("x = 1")
+    (source / "data" / "small.csv").write_text("a,b\n1,2\n")
+    (source / "01.ipynb").write_text("{} hidden tests live here during grading")
+    os.mkfifo(source / "pipe")  # opening it to copy would block the grader
+    with (source / "huge.bin").open("wb") as handle:
+        handle.truncate(LEARNER_FILE_LIMIT + 1)  # sparse: no real disk used
+    (source / "link").symlink_to("/etc/hostname")
+    work = tmp_path / "work"
+    copy_learner_files(source, work)
+    assert sorted(p.name for p in work.rglob("*")) == ["data", "helper.py", "link", "small.csv"]
+    assert (work / "link").is_symlink()  # the link itself, not the file it names
+
+
+def test_output_beyond_the_limits_is_cut_once(executor):
+    ex, _ = executor
+    ex.max_output_bytes, ex.max_notebook_output_bytes = 1_000, 1_500
+    ex.reset_execution_trackers()  # what nbclient does before running a notebook
+    ex.clear_before_next_output = False  # and before each cell
+    outs: list = []
+    line = {
+        "msg_type": "stream",
+        "content": {"name": "stdout", "text": "x" * 400},
+        "parent_header": {"msg_id": "m"},
+        "header": {"msg_type": "stream"},
+    }
+    for _ in range(10):
+        ex.output(outs, line, None, 0)
+    texts = [o.get("text", "") for o in outs]
+    assert len(texts) == 3 and "[output cut" in texts[-1]
+    ex.output(outs, line, None, 2)  # another cell: the notebook's limit is spent too
+    assert len(outs) == 3

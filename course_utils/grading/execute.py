@@ -37,7 +37,7 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 from course_utils.grading import integrity, monitor
 from course_utils.grading.cells import grade_id, is_answer_cell, is_test_cell
@@ -73,6 +73,10 @@ class GradingExecute(Execute):
     max_output_bytes = Integer(
         5_000_000, help="Bytes of output kept per cell; the rest is cut."
     ).tag(config=True)
+    max_notebook_output_bytes = Integer(
+        50_000_000, help="Bytes of output (and widget messages) kept for the whole notebook."
+    ).tag(config=True)
+    store_widget_state = Bool(False, help="Grading keeps no widget state.").tag(config=True)
 
     clock: Callable[[], float] = staticmethod(time.monotonic)
 
@@ -187,6 +191,9 @@ class GradingExecute(Execute):
                 cell = self.execute_cell(cell, index, store_history=True)
         except DeadKernelError:
             self._stop(index, "the kernel died (the Python process running the notebook ended)")
+            tail = list(getattr(self.km, "kernel_output", []))[-10:]
+            if tail:
+                self.log.warning("The kernel's last words:\n%s", "\n".join(tail))
             cell.outputs.append(error_output("DeadKernelError", self._stopped[1]))
         except CellTimeoutError:
             self._stop(index, "the kernel stopped sending its output (IOPub timeout)")
@@ -212,18 +219,34 @@ class GradingExecute(Execute):
                 ]
         return cell
 
-    def output(self, outs, msg, display_id, cell_index):
+    def _over_budget(self, msg: dict, cell_index: int) -> tuple[bool, bool]:
+        """(over a limit, just went over it) once this message's bytes are counted."""
         size = len(json.dumps(msg.get("content", {}), default=str))
         used = self._output_bytes.get(cell_index, 0) + size
         self._output_bytes[cell_index] = used
-        if used > self.max_output_bytes:
-            if used - size <= self.max_output_bytes:
+        total = self._output_bytes.get(-1, 0) + size
+        self._output_bytes[-1] = total
+        over = used > self.max_output_bytes or total > self.max_notebook_output_bytes
+        was = (used - size > self.max_output_bytes) or (
+            total - size > self.max_notebook_output_bytes
+        )
+        return over, over and not was
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        if not self._over_budget(msg, cell_index)[0]:
+            super().handle_comm_msg(outs, msg, cell_index)
+
+    def output(self, outs, msg, display_id, cell_index):
+        over, just_now = self._over_budget(msg, cell_index)
+        if over:
+            if just_now:
                 outs.append(
                     NotebookNode(
                         output_type="stream",
                         name="stdout",
-                        text=f"\n[output cut: this cell wrote more than "
-                        f"{self.max_output_bytes:,} bytes]\n",
+                        text="\n[output cut: more than this cell or notebook may keep "
+                        f"({self.max_output_bytes:,} and {self.max_notebook_output_bytes:,} "
+                        "bytes)]\n",
                     )
                 )
             return None

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import stat
 import sys
 import warnings
 from pathlib import Path
@@ -83,17 +84,32 @@ def kernel_setup_line() -> str:
     return "import course_utils.grading.kernel as _k; _k.prepare_kernel()"
 
 
+LEARNER_FILE_LIMIT = 100 * 1024**2  # bytes: larger submitted files are left out
+
+
+def _left_out(folder: str, names: list[str]) -> set[str]:
+    """Notebooks (they hold the hidden tests during grading), special files, huge files."""
+    skip = set(shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints")(folder, names))
+    for name in names:
+        try:
+            info = os.lstat(os.path.join(folder, name))
+        except OSError:
+            skip.add(name)
+            continue
+        kind = stat.S_IFMT(info.st_mode)
+        if kind not in (stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK):  # FIFOs, devices, sockets
+            skip.add(name)
+        elif kind == stat.S_IFREG and info.st_size > LEARNER_FILE_LIMIT:
+            skip.add(name)
+    return skip
+
+
 def copy_learner_files(source: Path, work: Path) -> None:
-    """Copy the learner's folder into ``work``, without notebooks and without following links."""
+    """Copy the learner's folder into ``work``: no notebooks, no special or huge files, no
+    links followed (a link is copied as a link; inside the sandbox it points nowhere useful)."""
     work.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
-        shutil.copytree(
-            source,
-            work,
-            symlinks=True,
-            dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"),
-        )
+        shutil.copytree(source, work, symlinks=True, dirs_exist_ok=True, ignore=_left_out)
 
 
 def main(argv: list[str] | None = None) -> None:

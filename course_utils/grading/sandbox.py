@@ -36,6 +36,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 import os
@@ -43,6 +44,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +231,7 @@ class GradingKernelManager(AsyncKernelManager):
         self.connection_file = str(self.runtime / "kernel.json")
         self.report_fd: int | None = None
         self._report_buffer = b""
+        self.kernel_output: collections.deque[str] = collections.deque(maxlen=100)
 
     # ---- what the kernel runs -------------------------------------------------------
 
@@ -337,13 +340,21 @@ class GradingKernelManager(AsyncKernelManager):
         )
         kw["cwd"] = str(self.scratch)
         kw["pass_fds"] = (write_fd,)
-        log = (self.scratch / "kernel.log").open("ab")
-        kw["stdout"] = kw["stderr"] = log
+        # The kernel's own stdout and stderr (not its cells' output, which goes to the
+        # notebook): kept in memory, the last lines only, so no kernel can fill a disk.
+        out_read, out_write = os.pipe()
+        kw["stdout"] = kw["stderr"] = out_write
+        threading.Thread(target=self._keep_output, args=(out_read,), daemon=True).start()
         try:
             await super()._async_launch_kernel(self.wrap(kernel_cmd), **kw)
         finally:
             os.close(write_fd)
-            log.close()
+            os.close(out_write)
+
+    def _keep_output(self, fd: int) -> None:
+        with os.fdopen(fd, "rb") as stream:
+            for line in stream:
+                self.kernel_output.append(line[:500].decode("utf-8", "replace").rstrip())
 
     # ---- talking to it -----------------------------------------------------------------
 
