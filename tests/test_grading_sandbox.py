@@ -14,6 +14,7 @@ get full marks: that is what shows these tests can fail.
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -219,6 +220,23 @@ for attempt in (lambda: socket.create_connection(("1.1.1.1", 80), timeout=3),
             None,  # gains no points: test_feedback_never_shows_hidden_tests checks the leak
         ),
         "kills_its_kernel": ("mean", "import os\nos._exit(0)\n", None),
+        "fork_bomb": (
+            "double",
+            """
+import os, time
+children = []
+try:
+    for _ in range(5000):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(120)
+            os._exit(0)
+        children.append(pid)
+except OSError as error:
+    print("forking stopped after", len(children), "children:", error.strerror)
+""",
+            "tried to start a program",
+        ),
     }
 
 
@@ -414,3 +432,16 @@ print(json.dumps(seen))
     assert seen["write course_utils"] == "Read-only file system"
     assert seen["write home"] == "ok"
     assert seen["network"] != "connected"
+
+
+def test_a_fork_bomb_is_capped(graded):
+    """All of a kernel's processes together are limited (control group, or the sandbox's
+    own process limit), so one learner cannot take the grading machine's processes."""
+    course = graded[0]
+    notebook = course.autograded_notebook(_attacker("fork_bomb"), A)
+    printed = "".join(
+        output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
+    )
+    stopped = re.search(r"forking stopped after (\d+) children", printed)
+    assert stopped, f"the 5,000 forks were not stopped: {printed[-500:]!r}"
+    assert int(stopped.group(1)) < 2000

@@ -52,31 +52,40 @@ def grading_environment() -> None:
     warnings.simplefilter("ignore")
 
 
-def limit_resources(memory: int = MEMORY_LIMIT, file_size: int = FILE_SIZE_LIMIT) -> None:
-    """Cap the kernel's memory, file size and core dumps; hard limits too, so they stay.
+def limit_resources(
+    memory: int = MEMORY_LIMIT, file_size: int = FILE_SIZE_LIMIT, processes: int | None = None
+) -> None:
+    """Cap the kernel's memory, file size, core dumps (and processes); hard limits too.
 
     A runaway allocation then raises ``MemoryError`` in its cell instead of taking
-    the grading machine down. Limits already lower than these are kept.
+    the grading machine down. Limits already lower than these are kept. The process
+    limit counts every process of the user, so it is only set inside the sandbox,
+    whose own user namespace holds the kernel's processes alone.
     """
     try:
         import resource
     except ImportError:  # not on Windows: validation there runs without limits
         return
-    for which, value in (
+    limits = [
         (resource.RLIMIT_AS, memory),
         (resource.RLIMIT_FSIZE, file_size),
         (resource.RLIMIT_CORE, 0),
-    ):
+    ]
+    if processes is not None:
+        limits.append((resource.RLIMIT_NPROC, processes))
+    for which, value in limits:
         soft, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
         resource.setrlimit(which, (value, value))
 
 
-def prepare_kernel(memory: int = MEMORY_LIMIT, file_size: int = FILE_SIZE_LIMIT) -> None:
+def prepare_kernel(
+    memory: int = MEMORY_LIMIT, file_size: int = FILE_SIZE_LIMIT, processes: int | None = None
+) -> None:
     """Steps 1 and 2: the grading environment and the resource limits."""
     grading_environment()
-    limit_resources(memory, file_size)
+    limit_resources(memory, file_size, processes)
 
 
 def kernel_setup_line() -> str:
@@ -125,10 +134,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--memory-limit", type=int, default=MEMORY_LIMIT)
     parser.add_argument("--file-size-limit", type=int, default=FILE_SIZE_LIMIT)
+    parser.add_argument("--max-processes", type=int, default=None)
     options = parser.parse_args(argv[:split])
     kernel_args = argv[split + 1 :]
 
-    prepare_kernel(options.memory_limit, options.file_size_limit)
+    prepare_kernel(options.memory_limit, options.file_size_limit, options.max_processes)
     if options.work is not None:
         if options.copy_from is not None:
             copy_learner_files(options.copy_from, options.work)

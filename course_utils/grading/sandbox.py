@@ -51,6 +51,7 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer
 
+from course_utils.grading.cgroups import PROCESSES, KernelCgroup
 from course_utils.grading.kernel import FILE_SIZE_LIMIT, MEMORY_LIMIT
 from course_utils.grading.monitor import Layout
 
@@ -232,6 +233,7 @@ class GradingKernelManager(AsyncKernelManager):
         self.report_fd: int | None = None
         self._report_buffer = b""
         self.kernel_output: collections.deque[str] = collections.deque(maxlen=100)
+        self.cgroup = KernelCgroup()
 
     # ---- what the kernel runs -------------------------------------------------------
 
@@ -273,6 +275,7 @@ class GradingKernelManager(AsyncKernelManager):
             str(self.memory_limit),
             "--file-size-limit",
             str(self.file_size_limit),
+            *(["--max-processes", str(PROCESSES)] if self.sandboxed else []),
             "--report-fd",
             "{report_fd}",
             "--",
@@ -345,8 +348,13 @@ class GradingKernelManager(AsyncKernelManager):
         out_read, out_write = os.pipe()
         kw["stdout"] = kw["stderr"] = out_write
         threading.Thread(target=self._keep_output, args=(out_read,), daemon=True).start()
+        command = self.wrap(kernel_cmd)
+        if self.cgroup.create():
+            command = self.cgroup.command(command)
+        else:
+            self.log.debug("Grading kernel without a control group: %s", self.cgroup.problem)
         try:
-            await super()._async_launch_kernel(self.wrap(kernel_cmd), **kw)
+            await super()._async_launch_kernel(command, **kw)
         finally:
             os.close(write_fd)
             os.close(out_write)
@@ -407,6 +415,7 @@ class GradingKernelManager(AsyncKernelManager):
             if self.report_fd is not None:
                 os.close(self.report_fd)
                 self.report_fd = None
+            self.cgroup.remove()
             shutil.rmtree(self.scratch, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources
