@@ -1,5 +1,8 @@
 """The benchmark's results table: figures against targets, misses listed, the README refreshed.
 
+A figure recorded over several seeds shows its range too: record the mean as ``NAME``
+and the extremes as ``NAME_min`` and ``NAME_max`` (``course_utils.experiments`` does).
+
 Example:
     >>> fmt(0.89771), fmt(3.561, "s"), fmt(None)
     ('0.8977', '3.56 s', '-')
@@ -32,6 +35,22 @@ def fmt(value, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
+def with_spread(measured: dict, name: str, unit: str = "") -> str:
+    """A figure, followed by its range over seeds when ``NAME_min`` and ``NAME_max`` are recorded.
+
+    Example:
+        >>> with_spread({"a": 0.85, "a_min": 0.84, "a_max": 0.86}, "a")
+        '0.8500 (0.8400-0.8600)'
+        >>> with_spread({"a": 0.85}, "a"), with_spread({}, "a")
+        ('0.8500', '-')
+    """
+    value = measured.get(name)
+    low, high = measured.get(f"{name}_min"), measured.get(f"{name}_max")
+    if value is None or low is None or high is None:
+        return fmt(value, unit)
+    return f"{fmt(value, unit)} ({fmt(low, unit)}-{fmt(high, unit)})"
+
+
 def figures(report: dict) -> dict:
     return {k: v for nb in report["notebooks"] for k, v in nb["figures"].items()}
 
@@ -62,7 +81,8 @@ def markdown(report: dict) -> str:
         op = ">=" if t.higher_is_better else "<="
         lines.append(
             f"| {t.notebook} | {t.description} | {fmt(t.classic)} | "
-            f"{op + ' ' + fmt(t.target) if t.target is not None else '-'} | {fmt(value, t.unit)} | "
+            f"{op + ' ' + fmt(t.target) if t.target is not None else '-'} | "
+            f"{with_spread(measured, t.name, t.unit)} | "
             f"{'-' if met is None else ('yes' if met else '**no**')} |"
         )
     course_target = COURSE_SECONDS_TARGET[profile]

@@ -7,6 +7,8 @@ One module per job:
 - ``plotting``: images, learning curves, per-layer plots, confusion matrix.
 - ``checks``: what exercise test cells call, with messages that say what is wrong.
 - ``results``: ``record()`` a figure for the benchmark table.
+- ``experiments``: experiments the notebooks compare (the ablation of 06-08) and their
+  recorded results.
 
 Importing the package is cheap: TensorFlow is imported by ``setup()``, not here.
 

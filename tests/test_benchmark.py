@@ -134,3 +134,14 @@ def test_results_are_rendered_again_from_results_json(tmp_path, capsys):
 )
 def test_notebooks_are_chosen_by_number_or_name(only, expected):
     assert [p.parent.name for p in notebooks.notebooks(only)] == expected
+
+
+def test_a_figure_recorded_over_seeds_shows_its_range():
+    name = "ablation_sgd_relu_glorot_test_accuracy"
+    made_up = _report(
+        {"mlp_test_accuracy": 0.91, name: 0.8, f"{name}_min": 0.75, f"{name}_max": 0.84}
+    )
+    table = report.markdown(made_up)
+    assert "| ablation, SGD: ReLU + Glorot, test accuracy | 0.6189 | - | " in table
+    assert "| 0.8000 (0.7500-0.8400) | - |" in table
+    assert report.missed_targets(made_up) == []  # recorded, no target to miss
