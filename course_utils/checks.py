@@ -33,6 +33,10 @@ __all__ = [
     "check_at_most",
     "check_one_hot",
     "check_decreasing",
+    "check_one_of",
+    "check_keys",
+    "check_dataset_steps",
+    "check_loss",
     "check_layer_types",
     "check_units",
     "check_activations",
@@ -297,6 +301,169 @@ def check_decreasing(name: str, values: Sequence[float], min_drop: float = 0.0) 
         fail(
             f"{name}: expected it to fall by more than {min_drop:.4g}, went from {arr[0]:.4g} to {arr[-1]:.4g}"
         )
+
+
+def check_one_of(name: str, value: Any, choices: Sequence[Any]) -> None:
+    """Check a value is one of a few allowed answers (a diagnosis, a name, a setting).
+
+    Example:
+        >>> check_one_of("diagnosis of run_a", "overfitting", ["underfitting", "overfitting"])
+        >>> check_one_of("diagnosis of run_a", "too big", ["underfitting", "overfitting"])
+        Traceback (most recent call last):
+        ...
+        AssertionError: diagnosis of run_a: expected one of 'underfitting', 'overfitting'; got 'too big'
+    """
+    if value is None or value not in list(choices):
+        allowed = ", ".join(_show(c) for c in choices)
+        got = _describe(value) if value is None else _show(value)
+        fail(f"{name}: expected one of {allowed}; got {got}")
+
+
+def check_keys(name: str, value: Any, allowed: Sequence[str], required: Sequence[str] = ()) -> None:
+    """Check a dict uses only ``allowed`` keys and has every ``required`` one.
+
+    Example:
+        >>> check_keys("changes", {"epochs": 5}, ["epochs", "units"])
+        >>> check_keys("changes", {"dropout": 0.5}, ["epochs", "units"])
+        Traceback (most recent call last):
+        ...
+        AssertionError: changes: unexpected key 'dropout'; allowed keys: 'epochs', 'units'
+    """
+    if not isinstance(value, dict):
+        fail(f"{name}: expected a dict, got {_describe(value)}")
+    for key in value:
+        if key not in allowed:
+            keys = ", ".join(_show(k) for k in allowed)
+            fail(f"{name}: unexpected key {_show(key)}; allowed keys: {keys}")
+    for key in required:
+        if key not in value:
+            fail(f"{name}: missing key {_show(key)}")
+
+
+# --------------------------------------------------------------------------- #
+# tf.data pipelines
+# --------------------------------------------------------------------------- #
+
+# Class names of tf.data's transformations, shortened to the method that made them.
+_STEP_ALIASES = {"ParallelMap": "Map", "ParallelBatch": "Batch", "ParallelInterleave": "Interleave"}
+
+
+def dataset_steps(dataset: Any) -> list[str]:
+    """The transformations of a ``tf.data`` pipeline, from its source to its end.
+
+    ``from_tensor_slices(...).shuffle(...).batch(...)`` gives
+    ``["TensorSlice", "Shuffle", "Batch"]``; ``map`` with ``num_parallel_calls``
+    counts as ``"Map"``.
+
+    Example:
+        >>> import tensorflow as tf                                      # doctest: +SKIP
+        >>> dataset_steps(tf.data.Dataset.range(4).batch(2).prefetch(1))  # doctest: +SKIP
+        ['Range', 'Batch', 'Prefetch']
+    """
+    steps = []
+    node = dataset
+    while node is not None:
+        step = type(node).__name__.lstrip("_")
+        step = step[: -len("Dataset")] if step.endswith("Dataset") else step
+        steps.append(_STEP_ALIASES.get(step, step))
+        node = getattr(node, "_input_dataset", None)
+    return steps[::-1]
+
+
+def check_dataset_steps(name: str, dataset: Any, expected: Sequence[str]) -> None:
+    """Check a ``tf.data`` pipeline makes the ``expected`` steps in this order and ends with the last.
+
+    Other steps may come in between (a ``cache``, say), but the order of the
+    expected ones matters: shuffling after batching mixes whole batches, not samples.
+
+    Example:
+        >>> import tensorflow as tf                                           # doctest: +SKIP
+        >>> ds = tf.data.Dataset.range(8).shuffle(8).batch(2).prefetch(1)    # doctest: +SKIP
+        >>> check_dataset_steps("ds", ds, ["Shuffle", "Batch", "Prefetch"])  # doctest: +SKIP
+    """
+    if _not_a_dataset(dataset):
+        fail(f"{name}: expected a tf.data.Dataset, got {_describe(dataset)}")
+    steps = dataset_steps(dataset)
+    shown = " -> ".join(steps)
+    position = 0
+    for step in expected:
+        if step not in steps[position:]:
+            where = "missing" if step not in steps else "in the wrong place"
+            fail(
+                f"{name}: the {step} step is {where}; expected "
+                f"{' -> '.join(expected)} in this order, got {shown}"
+            )
+        position = steps.index(step, position) + 1
+    if expected and steps[-1] != expected[-1]:
+        fail(f"{name}: expected the pipeline to end with {expected[-1]}, got {shown}")
+
+
+def _not_a_dataset(value: Any) -> bool:
+    """True if ``value`` is not a ``tf.data.Dataset`` (checked without importing TensorFlow)."""
+    return not any(cls.__name__ == "DatasetV2" for cls in type(value).__mro__)
+
+
+# --------------------------------------------------------------------------- #
+# Losses
+# --------------------------------------------------------------------------- #
+
+
+def loss_name(loss: Any) -> str:
+    """The name of the function behind a Keras loss given as a string, function or object.
+
+    ``"mse"``, ``keras.losses.mean_squared_error`` and ``keras.losses.MeanSquaredError()``
+    all give ``"mean_squared_error"``.
+
+    Example:
+        >>> import keras                                                   # doctest: +SKIP
+        >>> loss_name("mse"), loss_name(keras.losses.Huber())               # doctest: +SKIP
+        ('mean_squared_error', 'huber')
+    """
+    if isinstance(loss, str):
+        import keras
+
+        loss = keras.losses.get(loss)
+    function = getattr(loss, "fn", loss)
+    return str(getattr(function, "__name__", type(loss).__name__))
+
+
+def loss_from_logits(loss: Any) -> bool:
+    """True for a Keras loss object made with ``from_logits=True`` (strings and functions: False).
+
+    Example:
+        >>> loss_from_logits("sparse_categorical_crossentropy")
+        False
+    """
+    get_config = getattr(loss, "get_config", None)
+    if isinstance(loss, str) or not callable(get_config):
+        return False
+    return bool(get_config().get("from_logits", False))
+
+
+def check_loss(name: str, loss: Any, expected: str | Sequence[str]) -> None:
+    """Check a Keras loss (string, function or object) is the ``expected`` one (or one of them).
+
+    Names are those of ``keras.losses`` functions: ``"mean_squared_error"``,
+    ``"sparse_categorical_crossentropy"``...
+
+    Example:
+        >>> check_loss("loss", "mse", "mean_squared_error")               # doctest: +SKIP
+        >>> check_loss("loss", "mae", "mean_squared_error")               # doctest: +SKIP
+        Traceback (most recent call last):
+        ...
+        AssertionError: loss: expected mean_squared_error, got mean_absolute_error
+    """
+    wanted = [expected] if isinstance(expected, str) else list(expected)
+    if loss is None:
+        fail(f"{name}: expected a loss ({' or '.join(wanted)}), got {_describe(loss)}")
+    try:
+        if not (isinstance(loss, str) or callable(loss)):
+            raise ValueError(loss)
+        got = loss_name(loss)
+    except ValueError:
+        fail(f"{name}: {loss!r} is not a Keras loss; expected {' or '.join(wanted)}")
+    if got not in wanted:
+        fail(f"{name}: expected {' or '.join(wanted)}, got {got}")
 
 
 # --------------------------------------------------------------------------- #

@@ -18,12 +18,16 @@ from course_utils.checks import (
     check_at_most,
     check_callable,
     check_close,
+    check_dataset_steps,
     check_decreasing,
     check_dtype,
     check_equal,
     check_in_range,
+    check_keys,
     check_layer_types,
+    check_loss,
     check_one_hot,
+    check_one_of,
     check_param_count,
     check_shape,
     check_type,
@@ -572,3 +576,112 @@ def test_checks_raise_under_python_O():
     assert re.search(
         r"AssertionError: iterations per epoch: expected 196, got 195", result.stderr
     ), result.stderr
+
+
+# --------------------------------------------------------------------------- #
+# check_one_of / check_keys
+# --------------------------------------------------------------------------- #
+
+
+def test_check_one_of():
+    check_one_of("diagnosis", "overfitting", ["underfitting", "overfitting"])
+    check_one_of("units", 3, (1, 2, 3))
+    with fails(r"^diagnosis: expected one of 'underfitting', 'overfitting'; got 'too big'$"):
+        check_one_of("diagnosis", "too big", ["underfitting", "overfitting"])
+    with fails(rf"^diagnosis: expected one of 'a', 'b'; got {FORGOT}$"):
+        check_one_of("diagnosis", None, ["a", "b"])
+
+
+def test_check_keys():
+    check_keys("changes", {"epochs": 5}, ["epochs", "units"])
+    check_keys("changes", {}, ["epochs"])
+    check_keys("changes", {"epochs": 5}, ["epochs", "units"], required=["epochs"])
+    with fails(r"^changes: unexpected key 'dropout'; allowed keys: 'epochs', 'units'$"):
+        check_keys("changes", {"epochs": 5, "dropout": 0.5}, ["epochs", "units"])
+    with fails(r"^changes: missing key 'units'$"):
+        check_keys("changes", {"epochs": 5}, ["epochs", "units"], required=["units"])
+    with fails(r"^changes: expected a dict, got list$"):
+        check_keys("changes", ["epochs"], ["epochs"])
+    with fails(rf"^changes: expected a dict, got {FORGOT}$"):
+        check_keys("changes", None, ["epochs"])
+
+
+# --------------------------------------------------------------------------- #
+# tf.data pipelines
+# --------------------------------------------------------------------------- #
+
+
+def test_dataset_steps(tf):
+    ds = tf.data.Dataset.from_tensor_slices(np.zeros((8, 2))).shuffle(8, seed=1).batch(2)
+    ds = ds.map(lambda x: x * 2, num_parallel_calls=tf.data.AUTOTUNE).prefetch(1)
+    assert checks.dataset_steps(ds) == ["TensorSlice", "Shuffle", "Batch", "Map", "Prefetch"]
+    assert checks.dataset_steps(tf.data.Dataset.range(3)) == ["Range"]
+
+
+def test_check_dataset_steps_passes(tf):
+    ds = tf.data.Dataset.range(8).shuffle(8).batch(2).map(lambda x: x).prefetch(1)
+    check_dataset_steps("ds", ds, ["Shuffle", "Batch", "Map", "Prefetch"])
+    check_dataset_steps("ds", ds.cache().prefetch(1), ["Shuffle", "Batch", "Prefetch"])
+    check_dataset_steps("ds", ds, [])
+
+
+def test_check_dataset_steps_order_missing_and_end(tf):
+    expected = ["Shuffle", "Batch", "Map", "Prefetch"]
+    wrong_order = tf.data.Dataset.range(8).batch(2).shuffle(8).map(lambda x: x).prefetch(1)
+    with fails(
+        r"^ds: the Batch step is in the wrong place; expected Shuffle -> Batch -> Map -> Prefetch "
+        r"in this order, got Range -> Batch -> Shuffle -> Map -> Prefetch$"
+    ):
+        check_dataset_steps("ds", wrong_order, expected)
+    with fails(r"^ds: the Map step is missing; expected .* got Range -> Shuffle -> Batch$"):
+        check_dataset_steps("ds", tf.data.Dataset.range(8).shuffle(8).batch(2), expected)
+    late = tf.data.Dataset.range(8).shuffle(8).batch(2).map(lambda x: x).prefetch(1).cache()
+    with fails(
+        r"^ds: expected the pipeline to end with Prefetch, "
+        r"got Range -> Shuffle -> Batch -> Map -> Prefetch -> Cache$"
+    ):
+        check_dataset_steps("ds", late, expected)
+    with fails(r"^ds: expected a tf.data.Dataset, got list$"):
+        check_dataset_steps("ds", [1, 2], expected)
+    with fails(rf"^ds: expected a tf.data.Dataset, got {FORGOT}$"):
+        check_dataset_steps("ds", None, expected)
+
+
+# --------------------------------------------------------------------------- #
+# Losses
+# --------------------------------------------------------------------------- #
+
+
+def test_loss_name_and_from_logits(keras):
+    assert checks.loss_name("mse") == "mean_squared_error"
+    assert checks.loss_name(keras.losses.mean_absolute_error) == "mean_absolute_error"
+    assert checks.loss_name(keras.losses.Huber()) == "huber"
+    sparse = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    assert checks.loss_name(sparse) == "sparse_categorical_crossentropy"
+    assert checks.loss_from_logits(sparse) is True
+    assert checks.loss_from_logits(keras.losses.CategoricalCrossentropy()) is False
+    assert checks.loss_from_logits("binary_crossentropy") is False
+    assert checks.loss_from_logits(keras.losses.binary_crossentropy) is False
+
+
+def test_check_loss(keras):
+    check_loss("loss", "mse", "mean_squared_error")
+    check_loss(
+        "loss", keras.losses.MeanSquaredError(), ["mean_absolute_error", "mean_squared_error"]
+    )
+    with fails(r"^loss: expected mean_squared_error, got mean_absolute_error$"):
+        check_loss("loss", "mae", "mean_squared_error")
+    with fails(
+        r"^loss: expected sparse_categorical_crossentropy or huber, got categorical_crossentropy$"
+    ):
+        check_loss(
+            "loss",
+            keras.losses.CategoricalCrossentropy(),
+            ["sparse_categorical_crossentropy", "huber"],
+        )
+    with fails(r"^loss: 'nonsense' is not a Keras loss; expected mean_squared_error$"):
+        check_loss("loss", "nonsense", "mean_squared_error")
+    with fails(r"^loss: 42 is not a Keras loss; expected mean_squared_error$"):
+        check_loss("loss", 42, "mean_squared_error")
+    with fails(rf"^loss: expected a loss \(mean_squared_error\), got {FORGOT}$"):
+        check_loss("loss", None, "mean_squared_error")

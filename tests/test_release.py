@@ -87,3 +87,22 @@ def test_grading_conventions(assignment):
     assert "course_utils.setup()" in first_code.source, (
         "the first code cell must call course_utils.setup()"
     )
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_written_questions_end_every_notebook(assignment):
+    """3-5 manually graded written answers (markdown), with a model answer, after the exercises."""
+    nb = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+    graded = [cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")]
+    written = [cell for cell in graded if cell.cell_type == "markdown"]
+    assert 3 <= len(written) <= 5, (
+        f"{assignment}: expected 3-5 written questions, got {len(written)}"
+    )
+    for cell in written:
+        gid = grade_id(cell)
+        assert is_answer_cell(cell) and points(cell) > 0, (
+            f"{gid}: a manually graded answer with points"
+        )
+        model_answer = cell.source.split("### BEGIN SOLUTION", 1)[-1].split("### END SOLUTION")[0]
+        assert len(model_answer.split()) >= 20, f"{gid}: the model answer is missing or too short"
+    assert graded[-len(written) :] == written, f"{assignment}: the written questions come last"

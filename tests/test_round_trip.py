@@ -1,12 +1,16 @@
-"""The full nbgrader round trip: generate, submit, autograde, feedback, export.
+"""The full nbgrader round trip: generate, submit, autograde, manual grading, feedback, export.
 
-- learner A submits the reference solutions of every notebook: full marks everywhere;
-- learner B submits the untouched release of every notebook: 0 on every autograded
-  cell, no crash, and only the test cells fail (a learner stuck on one exercise can
-  still run the rest of the notebook);
-- learner C gets one exercise wrong: loses exactly that exercise's points.
+- learner A submits the reference solutions of every notebook: full marks on every
+  autograded cell, and the written answers wait for the instructor;
+- learner B submits the untouched release of every notebook: 0 on every graded cell
+  (written answers included), no crash, and only the test cells fail (a learner stuck
+  on one exercise can still run the rest of the notebook);
+- learner C gets one exercise wrong: loses exactly that exercise's points;
+- learner D submits the reference solutions of the smallest notebook, and the
+  instructor grades one written answer by hand, as the Formgrader does: the export and
+  the feedback show that grade and its comment.
 
-A and B go through every notebook (the course's one full round trip); C uses the
+A and B go through every notebook (the course's one full round trip); C and D use the
 smallest notebook.
 """
 
@@ -14,12 +18,16 @@ from __future__ import annotations
 
 import re
 
+import nbformat
 import pytest
 
+from course_utils.grading.cells import grade_id as cell_grade_id
+from course_utils.grading.cells import is_answer_cell, points
 from course_utils.grading.submissions import incidents
 from helpers import (
     ASSIGNMENTS,
     SMALLEST,
+    SOLUTIONS,
     WRONG_TESTS,
     Course,
     grade_id,
@@ -28,6 +36,26 @@ from helpers import (
 )
 
 pytestmark = pytest.mark.slow
+
+# What the instructor gives learner D's first written answer of the smallest notebook.
+MANUAL_SCORE = 0.5
+MANUAL_COMMENT = "Right idea; say which statistics leak."
+
+
+def written_points_of(assignment: str) -> dict[str, float]:
+    """grade_id -> points of every manually graded written answer (markdown) of a notebook."""
+    notebook = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+    return {
+        cell_grade_id(cell): points(cell)
+        for cell in notebook.cells
+        if cell.cell_type == "markdown" and is_answer_cell(cell) and points(cell) > 0
+    }
+
+
+def gradebook(course: Course):
+    from nbgrader.api import Gradebook
+
+    return Gradebook(f"sqlite:///{course.root / 'gradebook.db'}")
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +66,38 @@ def course(tmp_path_factory):
     for assignment in ASSIGNMENTS:
         course.submit("learner_b", assignment)  # the untouched release
     course.submit("learner_c", SMALLEST, with_wrong_answer(course.solved(SMALLEST)))
+    course.submit("learner_d", SMALLEST, course.solved(SMALLEST))
     for assignment in ASSIGNMENTS:
         course.check(course.autograde(assignment))
     return course
+
+
+@pytest.fixture(scope="module")
+def manually_graded(course):
+    """The instructor grades learner D's first written answer, through the gradebook API.
+
+    This is what the Formgrader's *Manual Grading* page does when a score and a comment
+    are typed in: it sets the grade's ``manual_score`` and the comment's ``manual_comment``.
+    """
+    question = next(iter(written_points_of(SMALLEST)))
+    with gradebook(course) as gb:
+        grade = gb.find_grade(question, SMALLEST, SMALLEST, "learner_d")
+        assert grade.needs_manual_grade and grade.manual_score is None
+        grade.manual_score = MANUAL_SCORE
+        grade.needs_manual_grade = False  # as the Formgrader's grade API sets it
+        comment = gb.find_comment(question, SMALLEST, SMALLEST, "learner_d")
+        comment.manual_comment = MANUAL_COMMENT
+        gb.db.commit()
+    return question
 
 
 def test_release_is_what_learners_get(course):
     for assignment in ASSIGNMENTS:
         text = (course.root / "notebooks" / assignment / f"{assignment}.ipynb").read_text()
         assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, assignment
+        release = course.release(assignment)
+        answers = [c for c in release.cells if cell_grade_id(c) in written_points_of(assignment)]
+        assert answers and all(c.source == "YOUR ANSWER HERE" for c in answers), assignment
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -59,10 +110,26 @@ def test_reference_solutions_get_full_marks(course, assignment):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_written_answers_wait_for_the_instructor(course, assignment):
+    """Autograding leaves the written answers ungraded: the Formgrader lists them to grade."""
+    written = written_points_of(assignment)
+    with gradebook(course) as gb:
+        submission = gb.find_submission_notebook(assignment, assignment, "learner_a")
+        grades = {g.name: g for g in submission.grades if g.name in written}
+        assert set(grades) == set(written)
+        waiting = {name: (g.auto_score, g.needs_manual_grade) for name, g in grades.items()}
+        assert all(auto is None and needs for auto, needs in waiting.values()), waiting
+        assert submission.needs_manual_grade
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_untouched_release_scores_zero_and_runs_to_the_end(course, assignment):
     scores = course.cell_scores("learner_b", assignment)
-    assert set(scores) == set(points_of(assignment))
+    assert set(scores) == set(points_of(assignment)) | set(written_points_of(assignment))
     assert all(score == 0 for score in scores.values()), scores
+    with gradebook(course) as gb:  # unanswered questions are 0 without a human looking at them
+        submission = gb.find_submission_notebook(assignment, assignment, "learner_b")
+        assert not submission.needs_manual_grade
     notebook = course.autograded_notebook("learner_b", assignment)
     failed = {
         (grade_id(cell) or f"cell {index}", output.ename)
@@ -80,7 +147,7 @@ def test_one_wrong_answer_loses_exactly_its_points(course):
     points = points_of(SMALLEST)
     scores = course.cell_scores("learner_c", SMALLEST)
     assert scores[WRONG_TESTS] == 0
-    assert {k: v for k, v in scores.items() if k != WRONG_TESTS} == {
+    assert {k: scores[k] for k in points if k != WRONG_TESTS} == {
         k: v for k, v in points.items() if k != WRONG_TESTS
     }
     # the learner sees why in the autograded notebook
@@ -96,13 +163,16 @@ def test_export_csv_has_the_numbers(course):
     rows = {(r["student_id"], r["assignment"]): r for r in course.export()}
     full = sum(points_of(SMALLEST).values())
     wrong = points_of(SMALLEST)[WRONG_TESTS]
+    written = sum(written_points_of(SMALLEST).values())
     assert float(rows[("learner_a", SMALLEST)]["score"]) == full
-    assert float(rows[("learner_a", SMALLEST)]["max_score"]) == full
+    assert float(rows[("learner_a", SMALLEST)]["max_score"]) == full + written
     assert float(rows[("learner_b", SMALLEST)]["score"]) == 0
     assert float(rows[("learner_c", SMALLEST)]["score"]) == full - wrong
     for assignment in ASSIGNMENTS:
         row = rows[("learner_a", assignment)]
-        assert float(row["score"]) == float(row["max_score"]) > 0, assignment
+        autograded = sum(points_of(assignment).values())
+        assert float(row["score"]) == autograded > 0, assignment
+        assert float(row["max_score"]) == autograded + sum(written_points_of(assignment).values())
 
 
 def test_feedback_is_generated_for_every_learner(course):
@@ -114,6 +184,25 @@ def test_feedback_is_generated_for_every_learner(course):
         match = re.search(r"Score:\s*([\d.]+)\s*/\s*([\d.]+)", html)
         assert match, f"no score line in {student}'s feedback"
         assert float(match.group(1)) == expected
+
+
+def test_a_manual_grade_reaches_the_export_and_the_feedback(course, manually_graded):
+    question = manually_graded
+    full = sum(points_of(SMALLEST).values())
+    written = sum(written_points_of(SMALLEST).values())
+    assert course.cell_scores("learner_d", SMALLEST)[question] == MANUAL_SCORE
+
+    rows = {(r["student_id"], r["assignment"]): r for r in course.export()}
+    row = rows[("learner_d", SMALLEST)]
+    assert float(row["score"]) == full + MANUAL_SCORE
+    assert float(row["max_score"]) == full + written
+
+    course.check(course.generate_feedback(SMALLEST, "--student", "learner_d", "--force"))
+    html = (course.root / "feedback" / "learner_d" / SMALLEST / f"{SMALLEST}.html").read_text()
+    match = re.search(r"Score:\s*([\d.]+)\s*/\s*([\d.]+)", html)
+    assert match, "no score line in learner_d's feedback"
+    assert (float(match.group(1)), float(match.group(2))) == (full + MANUAL_SCORE, full + written)
+    assert MANUAL_COMMENT in html, "the instructor's comment is missing from the feedback"
 
 
 def test_honest_learners_raise_no_incident(course):
