@@ -30,6 +30,27 @@ class Target:
 
 
 TARGETS = [
+    Target("xor_linear_accuracy", "02", "XOR cloud, logistic regression", None, None),
+    Target("xor_mlp_accuracy", "02", "XOR cloud, MLP with 8 tanh units", None, 0.99),
+    Target(
+        "xor_2_units_solved_fraction", "02", "share of 20 two-unit MLPs solving XOR", None, None
+    ),
+    Target(
+        "wrong_start_ce_steps_to_90",
+        "02",
+        "cross-entropy: steps to 90% from a wrong start",
+        None,
+        None,
+        False,
+    ),
+    Target(
+        "wrong_start_se_steps_to_90",
+        "02",
+        "squared error: steps to 90% from a wrong start",
+        None,
+        None,
+        False,
+    ),
     Target("mlp_test_accuracy", "03", "300-100 MLP, test accuracy", 0.8188, 0.90),
     Target("binary_test_accuracy", "03", "binary classifier, test accuracy", None, None),
     Target("unscaled_test_accuracy", "04", "MLP on raw pixels", None, None),
