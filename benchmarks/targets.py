@@ -67,6 +67,31 @@ TARGETS = [
     Target("bn_test_accuracy", "07", "20-layer net with BatchNorm", 0.7937, 0.88),
     Target("selu_test_accuracy", "08", "20-layer SELU net", 0.8608, 0.89),
     Target("selu_alpha_dropout_test_accuracy", "08", "SELU + AlphaDropout", None, 0.87),
+    Target(
+        "plain_small_valid_accuracy", "08", "300-300 ReLU net, 1,000 images, validation", None, None
+    ),
+    Target(
+        "dropout_small_valid_accuracy", "08", "the same with Dropout(0.5), validation", None, None
+    ),
+    Target("dropout_small_valid_ce", "08", "the same, validation cross-entropy", None, 0.65, False),
+    Target(
+        "mc_dropout_small_valid_accuracy", "08", "MC dropout, 50 passes, validation", None, None
+    ),
+    Target(
+        "augmented_small_valid_accuracy",
+        "08",
+        "augmented net, 1,000 images, validation",
+        None,
+        None,
+    ),
+    Target(
+        "augmented_small_valid_ce",
+        "08",
+        "augmented net, validation cross-entropy",
+        None,
+        None,
+        False,
+    ),
     Target("tape_test_accuracy", "09", "GradientTape MLP", None, 0.88),
     Target("eager_epoch_seconds", "09", "one eager epoch", None, None, False, "s"),
     Target("tf_function_epoch_seconds", "09", "one tf.function epoch", None, None, False, "s"),
