@@ -55,7 +55,12 @@ TARGETS = [
     Target("binary_test_accuracy", "03", "binary classifier, test accuracy", None, None),
     Target("unscaled_test_accuracy", "04", "MLP on raw pixels", None, None),
     Target("scaled_test_accuracy", "04", "MLP on [0, 1] pixels", None, None),
-    Target("standardized_test_accuracy", "04", "MLP on standardized pixels", None, None),
+    Target("standardized_test_accuracy", "04", "MLP on per-pixel standardized pixels", None, None),
+    Target("minus_one_one_test_accuracy", "04", "MLP on [-1, 1] pixels", None, None),
+    Target(
+        "global_standardized_test_accuracy", "04", "MLP on globally standardized pixels", None, None
+    ),
+    Target("onecycle_test_accuracy", "04", "MLP, LR finder + one-cycle, 3 epochs", 0.892, 0.875),
     Target(
         "best_normalized_test_accuracy", "04", "best normalized + early-stopped MLP", None, 0.885
     ),
