@@ -228,7 +228,10 @@ def _hashes(folder):
 def test_scores(graded, learner):
     course, result, _ = graded
     _, expected, reported = SCENARIOS[learner]
-    assert course.cell_scores(learner, A) == expected
+    assert course.test_scores(learner, A) == expected
+    # written answers wait for the instructor: autograding never gives them points
+    written = {k: v for k, v in course.cell_scores(learner, A).items() if k not in POINTS}
+    assert all(v == 0 for v in written.values()), written
     found = [i.detail for i in incidents(course.root, A) if i.student == learner]
     if reported is None:
         assert not [f for f in found if "tampered" in f or "did not" in f], found
@@ -237,7 +240,7 @@ def test_scores(graded, learner):
 
 
 def test_extra_notebook_is_ignored(graded):
-    assert graded[0].cell_scores("extra", A) == POINTS
+    assert graded[0].test_scores("extra", A) == POINTS
 
 
 def test_huge_output_is_truncated(graded):
@@ -251,7 +254,7 @@ def test_malformed_submissions_do_not_stop_the_class(graded):
     log = result.stdout + result.stderr
     # nbgrader names the learner whose notebook it could not read, and carries on
     assert "bad_json" in log
-    assert course.cell_scores("honest", A) == POINTS
+    assert course.test_scores("honest", A) == POINTS
     # nothing is lost: every submitted file is still there, unchanged
     assert _hashes(course.root / "submitted") == before
 
@@ -281,10 +284,10 @@ def test_preflight_check_names_learner_and_problem(graded):
 def test_same_submission_same_grade(graded):
     course = graded[0]
     learners = ("honest", "edits_test", "hides_tracebacks")
-    first = [course.cell_scores(learner, A) for learner in learners]
+    first = [course.test_scores(learner, A) for learner in learners]
     for learner in learners:
         course.check(course.autograde(A, "--student", learner, "--force"))
-    assert [course.cell_scores(learner, A) for learner in learners] == first
+    assert [course.test_scores(learner, A) for learner in learners] == first
 
 
 def test_feedback_hides_hidden_tests(graded):
@@ -323,8 +326,8 @@ def test_a_notebook_that_sleeps_is_stopped_by_its_budget(tmp_path):
     elapsed = time.monotonic() - started
     # without the budget: 4 cells x 300 s; with it: about 40 s, plus the second learner
     assert elapsed < 200, f"grading took {elapsed:.0f} s: the notebook budget did not stop it"
-    assert sum(course.cell_scores("sleeps_everywhere", A).values()) == 0
-    assert course.cell_scores("after_it", A) == POINTS
+    assert sum(course.test_scores("sleeps_everywhere", A).values()) == 0
+    assert course.test_scores("after_it", A) == POINTS
     stopped = [i.detail for i in incidents(course.root, A) if i.student == "sleeps_everywhere"]
     assert any("time budget" in detail for detail in stopped), stopped
 
@@ -335,7 +338,7 @@ def test_an_endless_loop_costs_only_its_exercise(tmp_path):
         "loops", A, prepend(course.solved(A), "one_hot_by_hand", "while True:\n    pass\n")
     )
     course.check(course.autograde(A, "--Execute.timeout=20"))
-    assert course.cell_scores("loops", A) == _all_but("one_hot_by_hand_tests")
+    assert course.test_scores("loops", A) == _all_but("one_hot_by_hand_tests")
 
 
 def test_corrupt_data_cache_is_a_clear_error_not_a_zero(tmp_path):
@@ -400,4 +403,4 @@ def test_validate_agrees_with_autograding(graded, tmp_path):
     assert todo.returncode == 1
     assert "TO DO    one_hot_by_hand_tests (2 points): not attempted yet" in todo.stdout
     # autograding the same wrong answer fails the same (and only that) test cell
-    assert course.cell_scores("edits_test", A) == _all_but(WRONG_TESTS)
+    assert course.test_scores("edits_test", A) == _all_but(WRONG_TESTS)

@@ -172,6 +172,15 @@ class Course:
             submission = gradebook.find_submission_notebook(assignment, assignment, student)
             return {grade.name: float(grade.score) for grade in submission.grades}
 
+    def test_scores(self, student: str, assignment: str) -> dict[str, float]:
+        """grade_id -> score of the autograded test cells only (written answers left out).
+
+        Written answers are graded by hand; until then they score 0 and are not
+        what autograding decides.
+        """
+        tests = self.points(assignment)
+        return {k: v for k, v in self.cell_scores(student, assignment).items() if k in tests}
+
     def total(self, student: str, assignment: str) -> float:
         return sum(self.cell_scores(student, assignment).values())
 
