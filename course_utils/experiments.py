@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -47,6 +47,7 @@ from course_utils.data import Splits
 RESULTS_FILE = "ablation_results.json"
 LN10 = math.log(10.0)  # the loss of a network that gives every class 10%
 CURVES = ("val_accuracy", "val_loss", "accuracy", "loss")  # what each run keeps per epoch
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -132,20 +133,21 @@ REGIMES: dict[str, Regime] = {
 }
 
 
+def _lookup(kind: str, value: str | T, table: dict[str, T], cls: type[T]) -> T:
+    """``value`` itself if it is already a ``cls``, else its entry in ``table`` (by name)."""
+    if isinstance(value, cls):
+        return value
+    if value not in table:
+        raise ValueError(f"unknown {kind} {value!r}: use one of {', '.join(table)}")
+    return table[value]
+
+
 def _variant(variant: str | Variant) -> Variant:
-    if isinstance(variant, Variant):
-        return variant
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS)}")
-    return VARIANTS[variant]
+    return _lookup("variant", variant, VARIANTS, Variant)
 
 
 def _regime(regime: str | Regime) -> Regime:
-    if isinstance(regime, Regime):
-        return regime
-    if regime not in REGIMES:
-        raise ValueError(f"unknown regime {regime!r}: use one of {', '.join(REGIMES)}")
-    return REGIMES[regime]
+    return _lookup("regime", regime, REGIMES, Regime)
 
 
 # --------------------------------------------------------------------------- #
