@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from course_utils.config import PROFILE_ENV
+from course_utils.config import PROFILE_ENV, SEED_OFFSET_ENV
 from course_utils.grading.course import nbgrader_env
 from course_utils.results import RESULTS_ENV, read_results
 
@@ -49,8 +49,12 @@ def _peak_memory_mb(km) -> float | None:
     return None
 
 
-def run_notebook(path: Path, profile: str, timeout: int) -> dict:
-    """Execute one notebook in a fresh kernel, in a scratch copy of its folder."""
+def run_notebook(path: Path, profile: str, timeout: int, seed_offset: int = 0) -> dict:
+    """Execute one notebook in a fresh kernel, in a scratch copy of its folder.
+
+    ``seed_offset`` shifts every ``course_utils.set_seed`` call of the notebook
+    (0: the seeds the learner sees).
+    """
     import nbformat
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
@@ -60,7 +64,13 @@ def run_notebook(path: Path, profile: str, timeout: int) -> dict:
         work = Path(scratch) / path.parent.name
         shutil.copytree(path.parent, work, ignore=shutil.ignore_patterns("outputs"))
         results_file = Path(scratch) / "results.jsonl"
-        env = nbgrader_env(**{PROFILE_ENV: profile, RESULTS_ENV: str(results_file)})
+        env = nbgrader_env(
+            **{
+                PROFILE_ENV: profile,
+                RESULTS_ENV: str(results_file),
+                SEED_OFFSET_ENV: str(seed_offset),
+            }
+        )
         km = KernelManager(kernel_name="python3")
         km.start_kernel(env=env, cwd=str(work))
         state = {"cells": sum(c.cell_type == "code" for c in nb.cells), "cell": 0}
@@ -95,7 +105,11 @@ def run_notebook(path: Path, profile: str, timeout: int) -> dict:
                 km.shutdown_kernel(now=True)
             except Exception:  # already dead
                 pass
-        print(f"\r  {path.parent.name}: {seconds:5.0f} s" + (f"  ERROR {error}" if error else ""))
+        seed = f" (seed offset {seed_offset})" if seed_offset else ""
+        print(
+            f"\r  {path.parent.name}{seed}: {seconds:5.0f} s"
+            + (f"  ERROR {error}" if error else "")
+        )
         return {
             "notebook": path.parent.name,
             "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -104,3 +118,44 @@ def run_notebook(path: Path, profile: str, timeout: int) -> dict:
             "error": error,
             "figures": read_results(results_file),
         }
+
+
+def combine_runs(runs: list[dict]) -> dict:
+    """One notebook's runs with different seeds as one result: the mean of each figure.
+
+    With more than one run, each figure ``NAME`` also gets ``NAME_min`` and
+    ``NAME_max`` (the report prints them as a range; targets apply to the mean),
+    except figures whose notebook records its own range. Seconds are the mean,
+    peak memory the largest, the error the first one; figures come from the runs
+    that finished.
+
+    Example:
+        >>> runs = [{"notebook": "03", "measured": "d", "seconds": 50.0, "peak_memory_mb": 900.0,
+        ...          "error": None, "figures": {"acc": 0.88}},
+        ...         {"notebook": "03", "measured": "d", "seconds": 54.0, "peak_memory_mb": 950.0,
+        ...          "error": None, "figures": {"acc": 0.90}}]
+        >>> combined = combine_runs(runs)
+        >>> combined["figures"], combined["seconds"], combined["seeds"]
+        ({'acc': 0.89, 'acc_min': 0.88, 'acc_max': 0.9}, 52.0, 2)
+    """
+    if len(runs) == 1:
+        return {**runs[0], "seeds": 1}
+    finished = [r for r in runs if not r["error"]] or runs
+    names = [n for n in finished[0]["figures"] if all(n in r["figures"] for r in finished)]
+    figures: dict[str, float] = {}
+    for name in names:
+        values = [float(r["figures"][name]) for r in finished]
+        figures[name] = round(sum(values) / len(values), 6)
+        own_range = name.endswith(("_min", "_max")) or f"{name}_min" in finished[0]["figures"]
+        if len(finished) > 1 and not own_range:
+            figures[f"{name}_min"], figures[f"{name}_max"] = min(values), max(values)
+    memory = [r["peak_memory_mb"] for r in runs if r["peak_memory_mb"]]
+    return {
+        "notebook": runs[0]["notebook"],
+        "measured": runs[-1]["measured"],
+        "seconds": round(sum(r["seconds"] for r in runs) / len(runs), 1),
+        "peak_memory_mb": max(memory) if memory else None,
+        "error": next((r["error"] for r in runs if r["error"]), None),
+        "figures": figures,
+        "seeds": len(runs),
+    }

@@ -63,6 +63,18 @@ def _class_ok(whole: dict) -> bool:
     return whole["same_grades"] and whole["speedup"] >= CLASS_SPEEDUP_TARGET
 
 
+def _seeds_note(report: dict) -> str:
+    """How many seeds each notebook ran with, when more than one."""
+    seeds = {nb.get("seeds", 1) for nb in report["notebooks"]}
+    if seeds == {1}:
+        return ""
+    counts = " or ".join(str(n) for n in sorted(seeds))
+    return (
+        f" Each notebook ran with {counts} seeds: figures are the mean (lowest-highest in "
+        "brackets), targets apply to the mean, run times are the mean."
+    )
+
+
 def markdown(report: dict) -> str:
     env, profile = report["environment"], report["profile"]
     measured = figures(report)
@@ -70,7 +82,8 @@ def markdown(report: dict) -> str:
         f"Measured {env['date']} on {env['machine']}, Python {env['python']}, "
         f"TensorFlow {env['tensorflow']}, Keras {env['keras']}; profile **{profile}**"
         + ("" if profile == "full" else " (targets apply to the full profile only)")
-        + ".",
+        + "."
+        + _seeds_note(report),
         "",
         "| notebook | figure | classic tutorial | target | measured | met? |",
         "|---|---|---|---|---|---|",

@@ -6,8 +6,9 @@
     python -m benchmarks.run --only 08 --skip-grading --merge   # re-measure one, keep the rest
     python -m benchmarks.run --render           # redraw the tables from results.json
 
-For each notebook: the figures it records with ``course_utils.record()``, its wall
-time and the kernel's peak memory; ``results.json`` is written after each one, so
+For each notebook: the figures it records with ``course_utils.record()`` (in the
+full profile the mean and range over 3 seeds, ``--seeds``), its wall time and the
+kernel's peak memory; ``results.json`` is written after each one, so
 an interrupted run keeps what it measured. Then the time nbgrader takes to
 autograde one learner's whole course, sandboxed and not.
 
@@ -27,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.grading import time_autograde, time_class
-from benchmarks.notebooks import REPO, notebooks, run_notebook
+from benchmarks.notebooks import REPO, combine_runs, notebooks, run_notebook
 from benchmarks.report import markdown, missed_targets, update_readme
 
 
@@ -82,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
         default=30,
         help="learners in the generated class graded both ways (0: skip; 30: about 2 hours)",
     )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="runs of each notebook with other seeds, figures averaged (default: 3 full, 1 fast)",
+    )
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks")
     parser.add_argument(
@@ -104,11 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.merge and previous.get("profile") not in (None, args.profile):
         parser.error(f"--merge: the last run used the {previous.get('profile')} profile")
 
+    seeds = args.seeds if args.seeds is not None else (3 if args.profile == "full" else 1)
+    if seeds < 1:
+        parser.error("--seeds: at least 1")
     paths = notebooks(args.only)
     if not paths:
         parser.error("no notebooks matched")
     print(
-        f"Benchmark, profile {args.profile}: {len(paths)} notebook(s) on {os.cpu_count()} CPU cores"
+        f"Benchmark, profile {args.profile}: {len(paths)} notebook(s) x {seeds} seed(s) "
+        f"on {os.cpu_count()} CPU cores"
     )
     started = time.monotonic()
     env = environment()
@@ -117,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         r.setdefault("measured", previous["environment"]["date"])
     for path in paths:
-        results.append(run_notebook(path, args.profile, args.timeout))
+        runs = [run_notebook(path, args.profile, args.timeout, offset) for offset in range(seeds)]
+        results.append(combine_runs(runs))
         write(build_report(args.profile, results, env), args.out, readme=False)
     report = build_report(args.profile, results, env)
     if not args.skip_grading:

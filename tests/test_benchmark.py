@@ -145,3 +145,72 @@ def test_a_figure_recorded_over_seeds_shows_its_range():
     assert "| ablation, SGD: ReLU + Glorot, test accuracy | 0.6189 | - | " in table
     assert "| 0.8000 (0.7500-0.8400) | - |" in table
     assert report.missed_targets(made_up) == []  # recorded, no target to miss
+
+
+def _run(seconds: float, figures: dict, error: str | None = None) -> dict:
+    return {
+        "notebook": "03_first_mlp",
+        "measured": "2026-01-01 00:00 UTC",
+        "seconds": seconds,
+        "peak_memory_mb": 1000.0 + seconds,
+        "error": error,
+        "figures": figures,
+    }
+
+
+def test_runs_with_other_seeds_are_averaged_with_their_range():
+    own = {"ablation_x": 0.8, "ablation_x_min": 0.7, "ablation_x_max": 0.9}
+    combined = notebooks.combine_runs(
+        [
+            _run(50, {"mlp_test_accuracy": 0.89, **own}),
+            _run(60, {"mlp_test_accuracy": 0.91, **own}),
+            _run(55, {"mlp_test_accuracy": 0.90, **own}),
+        ]
+    )
+    figures = combined["figures"]
+    assert figures["mlp_test_accuracy"] == pytest.approx(0.90)
+    assert (figures["mlp_test_accuracy_min"], figures["mlp_test_accuracy_max"]) == (0.89, 0.91)
+    # a range the notebook records itself is kept as it is, not given a range of its own
+    assert {k: figures[k] for k in own} == pytest.approx(own)
+    assert "ablation_x_min_min" not in figures and "ablation_x_min" in own
+    assert (combined["seconds"], combined["peak_memory_mb"], combined["seeds"]) == (55.0, 1060.0, 3)
+    table = report.markdown({**_report({}), "notebooks": [combined]})
+    assert "| 0.9000 (0.8900-0.9100) | yes |" in table
+    assert "ran with 3 seeds: figures are the mean" in table
+
+
+def test_a_failed_seed_is_reported_and_left_out_of_the_mean():
+    combined = notebooks.combine_runs(
+        [_run(50, {"mlp_test_accuracy": 0.90}), _run(5, {}, error="CellTimeoutError: cell 3")]
+    )
+    assert combined["error"] == "CellTimeoutError: cell 3"
+    assert combined["figures"]["mlp_test_accuracy"] == pytest.approx(0.90)
+    assert "mlp_test_accuracy_min" not in combined["figures"]  # one finished run: no range
+
+
+def test_the_benchmark_runs_a_notebook_with_each_seed(tmp_path):
+    folder = tmp_path / "solutions" / "97_seeds"
+    folder.mkdir(parents=True)
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "import random\n"
+                "from course_utils import record\n"
+                "from course_utils.config import set_seed\n"
+                "set_seed(42)\n"
+                "record('draw', random.random())"
+            )
+        ]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, folder / "97_seeds.ipynb")
+    runs = [notebooks.run_notebook(folder / "97_seeds.ipynb", "fast", 120, k) for k in range(2)]
+    draws = [r["figures"]["draw"] for r in runs]
+    assert draws[0] != draws[1]  # another seed, another draw
+    combined = notebooks.combine_runs(runs)
+    assert combined["figures"]["draw_min"] == min(draws)
+    assert combined["figures"]["draw"] == pytest.approx(sum(draws) / 2)

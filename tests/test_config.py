@@ -117,6 +117,23 @@ def test_set_seed_default_is_reproducible(tf):
     np.testing.assert_array_equal(np.random.rand(3), a)
 
 
+def test_the_seed_offset_shifts_every_seed(tf, monkeypatch):
+    monkeypatch.delenv(config.SEED_OFFSET_ENV, raising=False)
+    config.set_seed(44)
+    expected = np.random.rand(3)
+    monkeypatch.setenv(config.SEED_OFFSET_ENV, "2")
+    config.set_seed(42)  # 42 + 2
+    np.testing.assert_array_equal(np.random.rand(3), expected)
+    monkeypatch.setenv(config.SEED_OFFSET_ENV, "")
+    assert config.seed_offset() == 0
+
+
+def test_a_bad_seed_offset_says_what_is_wrong(monkeypatch):
+    monkeypatch.setenv(config.SEED_OFFSET_ENV, "two")
+    with pytest.raises(ValueError, match="COURSE_SEED_OFFSET='two': expected a whole number"):
+        config.seed_offset()
+
+
 # --------------------------------------------------------------------------- #
 # Output folders
 # --------------------------------------------------------------------------- #

@@ -450,13 +450,15 @@ def test_the_sandbox_hides_the_course_and_the_graders_environment(tmp_path, monk
 
 
 def test_grading_environment_is_the_fast_profile_and_quiet(monkeypatch):
-    from course_utils.config import PROFILE_ENV, QUIET_TENSORFLOW_ENV
+    from course_utils.config import PROFILE_ENV, QUIET_TENSORFLOW_ENV, SEED_OFFSET_ENV, seed_offset
     from course_utils.grading.kernel import grading_environment
 
     for name in (PROFILE_ENV, *QUIET_TENSORFLOW_ENV):
         monkeypatch.setenv(name, "something else")
+    monkeypatch.setenv(SEED_OFFSET_ENV, "2")  # a benchmark's setting must not change a grade
     grading_environment()
     assert os.environ[PROFILE_ENV] == "fast"
+    assert seed_offset() == 0
     assert {k: os.environ[k] for k in QUIET_TENSORFLOW_ENV} == QUIET_TENSORFLOW_ENV
 
 
