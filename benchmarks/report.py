@@ -67,7 +67,7 @@ def _seeds_note(report: dict) -> str:
     """How many seeds each notebook ran with, when more than one."""
     seeds = {nb.get("seeds", 1) for nb in report["notebooks"]}
     if seeds == {1}:
-        return ""
+        return " Each notebook ran with one seed."
     counts = " or ".join(str(n) for n in sorted(seeds))
     return (
         f" Each notebook ran with {counts} seeds: figures are the mean (lowest-highest in "
