@@ -214,3 +214,26 @@ def test_the_benchmark_runs_a_notebook_with_each_seed(tmp_path):
     combined = notebooks.combine_runs(runs)
     assert combined["figures"]["draw_min"] == min(draws)
     assert combined["figures"]["draw"] == pytest.approx(sum(draws) / 2)
+
+
+def test_every_recorded_figure_has_a_row_and_every_row_was_recorded():
+    """The committed full-profile results and the targets table name the same figures.
+
+    A notebook that records a figure no row shows (a renamed experiment), or a row whose
+    figure no notebook records any more (a stale one), fails here rather than in a report.
+    """
+    from pathlib import Path
+
+    from benchmarks.targets import ablation_targets
+
+    results = json.loads((Path(__file__).parents[1] / "benchmarks" / "results.json").read_text())
+    assert results["profile"] == "full"
+    recorded = {
+        (entry["notebook"][:2], name)
+        for entry in results["notebooks"]
+        for name in entry["figures"]
+        if not name.endswith(("_min", "_max"))
+    }
+    rows = {(t.notebook, t.name) for t in [*TARGETS, *ablation_targets()]}
+    assert sorted(recorded - rows) == [], "recorded figures without a row in benchmarks/targets.py"
+    assert sorted(rows - recorded) == [], "rows in benchmarks/targets.py that no notebook records"
