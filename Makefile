@@ -17,7 +17,7 @@ export PATH := $(BIN):$(PATH)
 PYTEST := COURSE_PROFILE=fast $(BIN)/python -m pytest -p no:cacheprovider
 
 ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
-GRADING_TESTS := tests/test_grading_units.py tests/test_grading_sandbox.py \
+GRADING_TESTS := tests/test_grading_units.py tests/test_grading_sandbox.py tests/test_html_safety.py \
                  tests/test_grading_robustness.py tests/test_round_trip.py tests/test_grade_class.py
 
 .PHONY: help setup lab test test-unit test-notebooks test-release test-grading test-browser \
@@ -71,7 +71,7 @@ test-grading: $(STAMP)
 	$(PYTEST) $(GRADING_TESTS)
 
 test-browser: $(STAMP)
-	$(PYTEST) tests/test_browser.py
+	$(PYTEST) tests/test_browser.py tests/test_browser_safety.py
 
 release: $(STAMP)
 	@for a in $(ASSIGNMENTS); do \

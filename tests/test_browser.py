@@ -12,9 +12,7 @@ Skips, with the reason, where Chromium or Playwright is missing.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from browser_support import ARTIFACTS, TOKEN, chromium, jupyter_lab, require_browser
 from course_utils.config import PROFILE_ENV
 from helpers import (
     NOTEBOOKS,
@@ -37,24 +36,8 @@ from helpers import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-ARTIFACTS = REPO / "test-artifacts" / "browser"
-TOKEN = "course-browser-test"
 NB_NAME = f"{SMALLEST}.ipynb"
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"Chromium not found at {CHROMIUM}: install it (Debian: apt-get install chromium) "
-        "or point the CHROMIUM environment variable at it",
-        allow_module_level=True,
-    )
-playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+playwright_api = require_browser()
 
 
 def _write_settings(folder: Path) -> None:
@@ -89,70 +72,24 @@ def lab(tmp_path_factory):
     settings = root / "settings"
     _write_settings(settings)
 
-    port = _free_port()
     env = nbgrader_env(
         **{PROFILE_ENV: "fast"},
         JUPYTERLAB_SETTINGS_DIR=str(settings),
         JUPYTERLAB_WORKSPACES_DIR=str(root / "workspaces"),
     )
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        f"--IdentityProvider.token={TOKEN}",
-        f"--ServerApp.root_dir={course}",
-        "--ServerApp.open_browser=False",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")
-    log = (root / "server.log").open("w")
-    server = subprocess.Popen(command, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(
-                    "jupyter lab did not start:\n" + (root / "server.log").read_text()[-3000:]
-                )
-            time.sleep(1)
-    # the server itself must list the course folders, or the UI cannot
-    with urllib.request.urlopen(f"{url}/api/contents?token={TOKEN}", timeout=30) as response:
-        listed = sorted(item["name"] for item in json.load(response)["content"])
-    assert {"notebooks", "practice"} <= set(listed), f"the server lists {listed} in {course}"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    yield {"url": url, "course": course, "root": root}
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    with jupyter_lab(course, env, root / "server.log") as url:
+        # the server itself must list the course folders, or the UI cannot
+        with urllib.request.urlopen(f"{url}/api/contents?token={TOKEN}", timeout=30) as response:
+            listed = sorted(item["name"] for item in json.load(response)["content"])
+        assert {"notebooks", "practice"} <= set(listed), f"the server lists {listed} in {course}"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        yield {"url": url, "course": course, "root": root}
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield chromium
-        chromium.close()
+    with chromium(playwright_api) as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +49,11 @@ def _wrong(notebook):
 
 
 def _attacker_notebook(release, cell: str, code: str):
-    """The wrong answers with the attack code on top of one answer cell, or as every answer."""
+    """The wrong answers with the attack code on top of one answer cell, or as every answer;
+    ``after:<cell>`` puts it below that cell's wrong answer (an answer that lies)."""
+    if cell.startswith("after:"):
+        name = cell.split(":", 1)[1]
+        return replace_answer(_wrong(release), name, WRONG_ANSWERS[name] + "\n" + code)
     if cell == "every":
         for cell_id in WRONG_ANSWERS:
             release = replace_answer(release, cell_id, code)
@@ -120,12 +125,12 @@ from IPython.core.interactiveshell import InteractiveShell
 InteractiveShell.showtraceback = lambda *args, **kwargs: None
 InteractiveShell._showtraceback = lambda *args, **kwargs: None
 """,
-            "InteractiveShell",
+            None,  # gains nothing, unseen: the judge asks the kernel for data, never a verdict
         ),
         "input_transformer": (
             "double",
             "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n",
-            "deliberate failure",
+            None,  # gains nothing, unseen: the judge asks the kernel for data, never a verdict
         ),
         "ast_transformer": (
             "double",
@@ -140,7 +145,7 @@ class _Swallow(ast.NodeTransformer):
         return ast.fix_missing_locations(node)
 get_ipython().ast_transformers.append(_Swallow())
 """,
-            "ast_transformers",
+            None,  # gains nothing, unseen: the judge asks the kernel for data, never a verdict
         ),
         "patches_do_execute": (
             "double",
@@ -154,12 +159,12 @@ async def _do_execute(code, silent, *args, **kwargs):
     return {"status": "ok", "execution_count": 0, "payload": [], "user_expressions": {}}
 _kernel.do_execute = _do_execute
 """,
-            "do_execute",
+            None,  # gains nothing, unseen: the judge asks the kernel for data, never a verdict
         ),
         "custom_exception_handler": (
             "double",
             "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)\n",
-            "deliberate failure",
+            None,  # gains nothing, unseen: the judge asks the kernel for data, never a verdict
         ),
         "patches_checks": (
             "double",
@@ -175,12 +180,12 @@ _fake = types.ModuleType("course_utils.checks")
 _fake.__getattr__ = lambda name: (lambda *args, **kwargs: None)
 sys.modules["course_utils.checks"] = _fake
 """,
-            "course_utils.checks",
+            None,  # gains nothing, unseen: the judge asks the kernel for data, never a verdict
         ),
         "patches_builtins": (
             "double",
             "import builtins\nbuiltins.abs = lambda x: 0\n",
-            "builtins.abs",
+            None,  # gains nothing, unseen: the judge asks the kernel for data, never a verdict
         ),
         "traces_execution": (
             "double",
@@ -236,6 +241,109 @@ except OSError as error:
     print("forking stopped after", len(children), "children:", error.strerror)
 """,
             "tried to start a program",
+        ),
+        # What only the judge stops: values that lie, frames that are read, answers forged.
+        "lying_int": (
+            "after:double",
+            """
+class Yes(int):
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __bool__(self): return True
+    __hash__ = int.__hash__
+def double(x):
+    return Yes(0)
+""",
+            None,
+        ),
+        "lying_float": (
+            "after:mean",
+            """
+class Close(float):
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __sub__(self, other): return 0.0
+    __rsub__ = __sub__
+    def __abs__(self): return 0.0
+def mean(values):
+    return Close(0.0)
+""",
+            None,
+        ),
+        "lying_ndarray": (
+            "after:standardize",
+            """
+class Agreeable(np.ndarray):
+    def __eq__(self, other): return np.ones(np.shape(other), dtype=bool)
+    def __ne__(self, other): return np.zeros(np.shape(other), dtype=bool)
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return np.zeros(np.broadcast(*[np.asarray(i) for i in inputs]).shape)
+    def __array__(self, dtype=None, copy=None):
+        return np.zeros(self.shape)
+def standardize(x):
+    return np.zeros(np.shape(x)).view(Agreeable)
+""",
+            None,
+        ),
+        "lying_tuple": (
+            "after:mean",
+            """
+class Same(tuple):
+    def __eq__(self, other): return True
+def mean(values):
+    return Same((0.0,))
+""",
+            None,
+        ),
+        "reads_calling_frames": (
+            "after:double",
+            """
+import sys
+def double(x):
+    found = []
+    frame = sys._getframe(1)
+    while frame is not None:  # every caller's locals and constants: the expected values?
+        found += [v for v in frame.f_locals.values() if type(v) is int]
+        found += [c for c in frame.f_code.co_consts if type(c) is int]
+        frame = frame.f_back
+    return max(found, default=0) if found else x
+""",
+            None,
+        ),
+        "forges_the_bridge": (
+            "double",
+            """
+import course_utils.grading.bridge as bridge
+from IPython.display import display
+garbage = ['[' * 100000, '{"H": [1, ["builtins.int"], "4"]}', '{"A": ["|O", [1], "AA=="]}',
+           'NaN', '{"Z": 1}', '{"D": [[1, 2, 3]]}', 'x' * 1000]
+count = [0]
+def serve(request, *args, **kwargs):
+    count[0] += 1
+    display({bridge.MIME: garbage[count[0] % len(garbage)]}, raw=True)
+bridge.serve = serve
+""",
+            None,
+        ),
+        "dumps_everything": (
+            "after:mean",
+            """
+import base64, sys
+stash = list(get_ipython().user_ns.get("In", []))
+def mean(values):
+    # whoever calls this (a test?): every frame's locals and constants, kept for later
+    frame = sys._getframe(1)
+    while frame is not None:
+        stash.append(repr(frame.f_locals)[:20000])
+        stash.append(repr(frame.f_code.co_consts)[:20000])
+        frame = frame.f_back
+    return 0.0
+def _dump(*args):
+    text = "\\n".join(stash + list(get_ipython().user_ns.get("In", [])))
+    print("DUMP " + base64.b64encode(text.encode()).decode()[:3_000_000])
+get_ipython().events.register("post_run_cell", _dump)
+""",
+            None,
         ),
     }
 
@@ -298,8 +406,53 @@ def test_feedback_never_shows_hidden_tests(graded):
     learner = _attacker("prints_hidden_tests")
     course.check(course.generate_feedback(A, "--student", learner, "--force"))
     html = (course.root / "feedback" / learner / A / f"{A}.html").read_text()
-    for secret in ("double(-7)", "hidden_values", "hidden_sample", "importlib.reload"):
+    for secret in HIDDEN:
         assert secret not in html, f"the feedback reveals {secret!r}"
+
+
+HIDDEN = ("double(-7)", "hidden_values", "hidden_sample", "importlib.reload")
+
+
+def _dumped(notebook) -> str:
+    """Everything the dumps_everything attacker printed, decoded."""
+    import base64
+
+    text = ""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            for line in output.get("text", "").splitlines():
+                if line.startswith("DUMP "):
+                    text += base64.b64decode(line[5:] + "=" * (-len(line[5:]) % 4)).decode(
+                        errors="replace"
+                    )
+    return text
+
+
+def test_nothing_reachable_in_the_learners_kernel_holds_hidden_tests(graded):
+    """The learner's kernel never has a hidden test: an encoded dump of all it can reach shows none."""
+    course = graded[0]
+    dumped = _dumped(course.autograded_notebook(_attacker("dumps_everything"), A))
+    assert "def mean" in dumped  # the dump works: it finds the learner's own code
+    leaked = [secret for secret in HIDDEN if secret in dumped]
+    assert not leaked, f"the learner's kernel held {leaked}"
+
+
+def test_without_the_judge_the_dump_finds_hidden_tests(tmp_path):
+    """The same dump against in-kernel test cells (the judge switched off): the check can fail."""
+    import nbformat
+
+    sources = tmp_path / "sources"
+    shutil.copytree(FIXTURES / A, sources / A)
+    source = sources / A / f"{A}.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    nb.metadata["course_grading"] = {"judge": False}
+    nbformat.write(nb, source)
+    course = Course(tmp_path / "course", [A], sources=sources)
+    cell, code, _ = attacks(course.root)["dumps_everything"]
+    course.submit("dumper", A, _attacker_notebook(course.release(A), cell, code))
+    course.check(course.autograde(A))
+    dumped = _dumped(course.autograded_notebook("dumper", A))
+    assert any(secret in dumped for secret in HIDDEN), "the in-kernel tests left no trace"
 
 
 def test_honest_learners_have_no_incidents(graded):
@@ -445,3 +598,94 @@ def test_a_fork_bomb_is_capped(graded):
     stopped = re.search(r"forking stopped after (\d+) children", printed)
     assert stopped, f"the 5,000 forks were not stopped: {printed[-500:]!r}"
     assert int(stopped.group(1)) < 2000
+
+
+def test_every_writable_place_is_bounded(tmp_path):
+    """A kernel writes until refused in every place it can reach: each refuses at its budget,
+    and nothing reaches the grading machine's disk (the socket folder lives in the sandbox)."""
+    import asyncio
+    import json as json_module
+
+    from course_utils.grading.sandbox import (
+        HOME,
+        RUNTIME,
+        RUNTIME_SIZE,
+        SHM_SIZE,
+        TMPFS_SIZE,
+        SandboxedKernelManager,
+        python_roots,
+    )
+
+    folder = tmp_path / "autograded" / "ana" / A
+    folder.mkdir(parents=True)
+    chunk = 32 * 1024**2
+    places = {
+        "home": HOME,
+        "work": f"{HOME}/{A}",
+        "tmp": "/tmp",
+        "shm": "/dev/shm",
+        "runtime": RUNTIME,
+        "run": "/run/course",
+        "root": "/",
+        "python": python_roots()[0],
+        "keras cache": f"{HOME}/.keras/datasets/fashion-mnist",
+    }
+    fill = f"""
+import json, os
+chunk = b"x" * {chunk}
+written = {{}}
+for name, place in {places!r}.items():
+    total, n = 0, 0
+    while True:
+        path = os.path.join(place, f"fill-{{n}}")
+        try:
+            with open(path, "wb") as handle:
+                while total <= {TMPFS_SIZE + chunk}:  # one file up to the size limit, then another
+                    handle.write(chunk)
+                    handle.flush()
+                    total += len(chunk)
+        except OSError as error:
+            if error.errno == 27 and total:  # EFBIG: this file is full, start another
+                n += 1
+                continue
+            break
+        else:
+            break  # past every budget: the test fails on this place
+    for m in range(n + 1):
+        try:
+            os.remove(os.path.join(place, f"fill-{{m}}"))
+        except OSError:
+            pass
+    written[name] = total
+print(json.dumps(written))
+"""
+
+    async def inside() -> tuple[dict, list[str]]:
+        km = SandboxedKernelManager(kernel_name="python3", protected=(str(tmp_path),))
+        await km.start_kernel(cwd=str(folder))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=120)
+            out: list[str] = []
+            await kc.execute_interactive(
+                fill, timeout=300, output_hook=lambda m: out.append(m["content"].get("text", ""))
+            )
+            on_disk = sorted(p.name for p in km.runtime.iterdir())
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+        return json_module.loads("".join(out)), on_disk
+
+    written, on_disk = asyncio.run(inside())
+    budgets = {
+        "home": TMPFS_SIZE,
+        "work": TMPFS_SIZE,
+        "tmp": TMPFS_SIZE,
+        "shm": SHM_SIZE,
+        "runtime": RUNTIME_SIZE,
+    }
+    for name, total in written.items():
+        assert total <= budgets.get(name, 0), f"{name}: wrote {total:,} bytes ({written})"
+    assert written["home"] > TMPFS_SIZE // 2 and written["shm"] > SHM_SIZE // 2, written  # it tried
+    assert on_disk == ["kernel.json"], on_disk  # the grader's own file, nothing of the kernel's

@@ -432,14 +432,19 @@ def test_the_sandbox_hides_the_course_and_the_graders_environment(tmp_path, monk
 
         shutil.rmtree(km.scratch, ignore_errors=True)
     text = " ".join(command)
-    assert command[:2] == [command[0], "--clearenv"] and command[0].endswith("bwrap")
+    assert command[0].endswith("bwrap") and "--clearenv" in command[:5]
     for isolation in ("--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent"):
         assert isolation in command
     assert "secret-token-123" not in text
     mounted = {command[i + 2] for i, arg in enumerate(command) if arg in ("--bind", "--ro-bind")}
     assert not any(m == str(course) or m.startswith(str(course) + "/") for m in mounted), mounted
     writable = {command[i + 2] for i, arg in enumerate(command) if arg == "--bind"}
-    assert writable == {str(km.runtime)}
+    assert writable == set()  # nothing of the grading machine's disk: only sized tmpfs folders
+    sized = [command[i + 3] for i, arg in enumerate(command) if arg == "--size"]
+    tmpfs_all = [command[i + 1] for i, arg in enumerate(command) if arg == "--tmpfs"]
+    assert sorted(sized) == sorted(tmpfs_all), "every tmpfs has a size"
+    assert command[command.index("--remount-ro") + 1] == "/"
+    assert command.index("--remount-ro") > max(i for i, a in enumerate(command) if a == "--tmpfs")
     # an empty /tmp or home mounted after a bind below it would hide what was bound there
     # (the course, its virtual environment or the runtime folder may well live below /tmp)
     tmpfs = [(i, command[i + 1]) for i, arg in enumerate(command) if arg == "--tmpfs"]

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import nbformat
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
@@ -41,6 +42,7 @@ from traitlets import Bool, Integer
 
 from course_utils.grading import integrity, monitor
 from course_utils.grading.cells import grade_id, is_answer_cell, is_test_cell
+from course_utils.grading.judging import Judge, judged, setup_source
 from course_utils.grading.sandbox import (
     UNSANDBOXED_WARNING,
     GradingKernelManager,
@@ -52,6 +54,7 @@ from course_utils.grading.sandbox import (
 METADATA_KEY = "course_grading"
 TAMPERING_ERROR = "GradingIntegrityError"
 NOT_RUN_ERROR = "NotRunError"
+JUDGE_ERROR = "JudgeError"
 STOPPED = "stopped"  # an incident kind: the kernel died, hung or ran out of time
 MAX_INCIDENTS = 100  # per notebook: a kernel that floods its report channel is cut short
 
@@ -86,6 +89,8 @@ class GradingExecute(Execute):
         self._reset()
 
     def _reset(self) -> None:
+        self.judge: Judge | None = None
+        self._judge_setup: str | None = None  # the setup cell, for a notebook the judge grades
         self.incidents: list[dict[str, str]] = []
         self._tampered_from: int | None = None
         self._tamper_reason = ""
@@ -136,8 +141,23 @@ class GradingExecute(Execute):
 
     # ---- running -------------------------------------------------------------------
 
+    def _source_notebook(self, resources: dict) -> Any:
+        """The instructor's source notebook of what is graded, or None if it cannot be found."""
+        from nbgrader.coursedir import CourseDirectory
+
+        info = (resources or {}).get("nbgrader", {})
+        if not info.get("assignment") or not info.get("notebook"):
+            return None
+        coursedir = CourseDirectory(config=self.config)
+        folder = coursedir.format_path(coursedir.source_directory, ".", info["assignment"])
+        path = Path(folder) / f"{info['notebook']}.ipynb"
+        return nbformat.read(path, as_version=4) if path.exists() else None
+
     def preprocess(self, nb, resources=None, km=None):
         self._reset()
+        source = self._source_notebook(resources or {})
+        if source is not None and judged(source):
+            self._judge_setup = setup_source(source)
         self.timeout_func = self.cell_timeout
         self._started = self.clock()
         began = self._started_at = time.perf_counter()
@@ -145,6 +165,8 @@ class GradingExecute(Execute):
             nb, resources = super().preprocess(nb, resources, km=km)
         finally:
             self._started = None
+            if self.judge is not None:
+                run_sync(self.judge.stop)()
         self.timing["total"] = time.perf_counter() - began
         self._apply_verdicts(nb)
         self._record(nb, resources)
@@ -157,6 +179,8 @@ class GradingExecute(Execute):
         if self._first_cell_at is None:  # the kernel is up: what came before was its start
             self._first_cell_at = began
             self._time("kernel start", began - (self._started_at or began))
+            if self._judge_setup is not None:
+                self._start_judge()
         kind = (
             "tests"
             if is_test_cell(cell)
@@ -184,7 +208,9 @@ class GradingExecute(Execute):
                 cell.outputs.append(error_output(NOT_RUN_ERROR, f"not run: {self._stopped[1]}"))
             return cell, self.resources
         try:
-            if is_test_cell(cell):
+            if is_test_cell(cell) and self.judge is not None:
+                cell = self._run_judged(cell, index)
+            elif is_test_cell(cell):
                 cell = self._run_guarded(cell, index)
                 self._probe(index, "after")
             else:
@@ -201,6 +227,31 @@ class GradingExecute(Execute):
         if self._stopped is None or self._stopped[0] != index:
             self._collect(index)
         return cell, self.resources
+
+    def _start_judge(self) -> None:
+        """The judge's kernel, started now so its setup overlaps the learner's first cells."""
+        sandboxed = sandbox_mode() == "on"
+        self.judge = Judge(
+            self._judge_setup or "", self.kc, sandboxed, list(self.extra_arguments), self.log
+        )
+        path = self.resources.get("metadata", {}).get("path") or "."
+        began = time.perf_counter()
+        run_sync(self.judge.start)(str(Path(path).resolve()))
+        self._time("judge start", time.perf_counter() - began)
+
+    def _run_judged(self, cell: NotebookNode, index: int) -> NotebookNode:
+        """The test cell run by the judge: its outputs are the judge's, its verdict too."""
+        assert self.judge is not None
+        name = grade_id(cell) or f"cell {index}"
+        timeout = self.cell_timeout(cell) or self.timeout or 120
+        began = time.perf_counter()
+        try:
+            cell.outputs = run_sync(self.judge.run_test)(cell.source, name, float(timeout))
+        except (RuntimeError, TimeoutError) as problem:
+            cell.outputs = [error_output(JUDGE_ERROR, f"not graded by the judge: {problem}")]
+            self._incident(index, STOPPED, "judge", str(problem))
+        self._time("judge", time.perf_counter() - began)
+        return cell
 
     def _run_guarded(self, cell: NotebookNode, index: int) -> NotebookNode:
         source = cell.source
@@ -350,8 +401,10 @@ class GradingExecute(Execute):
         incident = {"kind": kind, "what": what, "detail": detail[:500], "cell": where}
         if incident not in self.incidents and len(self.incidents) < MAX_INCIDENTS:
             self.incidents.append(incident)
-        if kind == monitor.TAMPERING and (
-            self._tampered_from is None or index < self._tampered_from
+        if (
+            kind == monitor.TAMPERING
+            and self.judge is None  # with the judge, no verdict rests on the learner's kernel
+            and (self._tampered_from is None or index < self._tampered_from)
         ):
             self._tampered_from = index
             self._tamper_reason = f"{detail}, in {where}"
@@ -378,6 +431,8 @@ class GradingExecute(Execute):
         student, notebook = info.get("student", "?"), info.get("notebook", "?")
         nb.metadata[METADATA_KEY] = {
             "sandbox": sandbox_mode(),
+            "judge": self.judge is not None,
+            "judge_requests": self.judge.requests if self.judge is not None else 0,
             "incidents": self.incidents,
             "seconds": {kind: round(value, 2) for kind, value in self.timing.items()},
         }

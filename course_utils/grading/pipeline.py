@@ -74,24 +74,26 @@ def autograde_preprocessors() -> list[type]:
 
     from course_utils.grading.execute import GradingExecute
     from course_utils.grading.preprocessors import MoveStderrToStdout, RequireCourseData
+    from course_utils.grading.sanitize import SanitizeOutputs
 
     return _substitute(
         _default(Autograde, "autograde_preprocessors"),
-        {Execute: [GradingExecute, RequireCourseData, MoveStderrToStdout]},
+        {Execute: [GradingExecute, RequireCourseData, MoveStderrToStdout, SanitizeOutputs]},
         "autograding pipeline",
     )
 
 
 def feedback_preprocessors() -> list[type]:
-    """nbgrader's feedback steps plus hidden tests removed from cells and from outputs."""
+    """nbgrader's feedback steps plus hidden tests removed and learner HTML made inert."""
     from nbgrader.converters.generate_feedback import GenerateFeedback
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
     from course_utils.grading.preprocessors import RedactHiddenTests
+    from course_utils.grading.sanitize import SanitizeOutputs
 
     return _substitute(
         _default(GenerateFeedback, "preprocessors"),
-        {GetGrades: [GetGrades, RedactHiddenTests, ClearHiddenTests]},
+        {GetGrades: [GetGrades, RedactHiddenTests, ClearHiddenTests, SanitizeOutputs]},
         "feedback pipeline",
     )
 
@@ -118,3 +120,17 @@ def configure(c: Any) -> None:
     c.GradingExecute.total_timeout = NOTEBOOK_TIMEOUT
     c.Execute.extra_arguments = kernel_arguments()
     c.LimitOutput.max_lines = OUTPUT_LINES
+    configure_html(c)
+
+
+def configure_html(c: Any) -> None:
+    """Every HTML export (feedback, the Formgrader's submission view) renders learner
+    content inert: outputs cleaned before rendering, markdown cleaned after it."""
+    from course_utils.grading.sanitize import SanitizeOutputs
+
+    c.HTMLExporter.sanitize_html = True
+    c.HTMLExporter.preprocessors = [SanitizeOutputs]
+    c.HTMLExporter.filters = {
+        "markdown2html": "course_utils.grading.sanitize.markdown2html",
+        "clean_html": "course_utils.grading.sanitize.clean_html",  # keeps tables whole
+    }

@@ -18,7 +18,11 @@ the Python environment, ``course_utils``  read-only, at their usual paths
 ``~/scikit_learn_data``
 ``/tmp``                                  empty, size-limited
 ``/proc``, ``/dev``                       its own processes only; null, zero, random...
-a private runtime folder                  the Jupyter sockets (ZeroMQ over Unix sockets)
+``/dev/shm``                              its own, size-limited (256 MiB)
+``/run/course/runtime``                   the Jupyter sockets (ZeroMQ over Unix sockets), a
+                                          64 KiB tmpfs the grader reaches through
+                                          ``/proc/<pid>/root``: nothing of the grading
+                                          machine's disk is writable
 ========================================  ==========================================
 
 Not the course folder (``solutions/``, ``source/``, ``gradebook.db``, ``submitted/``,
@@ -60,7 +64,11 @@ LEARNER = "learner"
 LEARNER_UID = 1000
 HOME = f"/home/{LEARNER}"
 SUBMISSION = "/run/course/submission"  # the learner's files, read-only; copied into the work folder
+CONNECTION_FILE = "/run/course/kernel.json"  # read-only: ports and key, written by the grader
+RUNTIME = "/run/course/runtime"  # the kernel's ZeroMQ sockets, in a tmpfs of the sandbox's own
 TMPFS_SIZE = 1024**3  # bytes each for the home folder and /tmp
+SHM_SIZE = 256 * 1024**2  # bytes of /dev/shm
+RUNTIME_SIZE = 64 * 1024  # bytes of the socket folder: sockets take none
 _SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _ETC = (
     "ld.so.cache",
@@ -280,7 +288,7 @@ class GradingKernelManager(AsyncKernelManager):
             "{report_fd}",
             "--",
             "-f",
-            os.path.realpath(self.connection_file),
+            self._connection_file_inside(),
             *(extra_arguments or []),
         ]
 
@@ -299,6 +307,9 @@ class GradingKernelManager(AsyncKernelManager):
 
     def _submission_inside(self) -> str:
         return str(self.scratch / "submission")
+
+    def _connection_file_inside(self) -> str:
+        return os.path.realpath(self.connection_file)
 
     def kernel_env(self) -> dict[str, str]:
         """The kernel's environment: nothing of the grader's (tokens, database URLs) but PATH."""
@@ -342,13 +353,15 @@ class GradingKernelManager(AsyncKernelManager):
             self.kernel_env() if not self.sandboxed else {"PATH": os.environ.get("PATH", "")}
         )
         kw["cwd"] = str(self.scratch)
-        kw["pass_fds"] = (write_fd,)
+        info_read, info_write = os.pipe()
+        kernel_cmd = [arg.replace("{info_fd}", str(info_write)) for arg in kernel_cmd]
+        kw["pass_fds"] = (write_fd, info_write)
         # The kernel's own stdout and stderr (not its cells' output, which goes to the
         # notebook): kept in memory, the last lines only, so no kernel can fill a disk.
         out_read, out_write = os.pipe()
         kw["stdout"] = kw["stderr"] = out_write
         threading.Thread(target=self._keep_output, args=(out_read,), daemon=True).start()
-        command = self.wrap(kernel_cmd)
+        command = [arg.replace("{info_fd}", str(info_write)) for arg in self.wrap(kernel_cmd)]
         if self.cgroup.create():
             command = self.cgroup.command(command)
         else:
@@ -358,6 +371,12 @@ class GradingKernelManager(AsyncKernelManager):
         finally:
             os.close(write_fd)
             os.close(out_write)
+            os.close(info_write)
+        with os.fdopen(info_read, "rb") as info:
+            self._launched(info)
+
+    def _launched(self, info: Any) -> None:
+        """Called once the kernel's process is started (``info``: bwrap's ``--info-fd``)."""
 
     def _keep_output(self, fd: int) -> None:
         with os.fdopen(fd, "rb") as stream:
@@ -432,6 +451,10 @@ class SandboxedKernelManager(GradingKernelManager):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.transport = "ipc"  # TCP cannot cross into the sandbox's empty network namespace
+        # The kernel binds its sockets in its own small tmpfs; the connection file says
+        # where, as the kernel sees it. The grader's clients get the path through
+        # /proc/<pid>/root once the sandbox is up (see _launched).
+        self.ip = f"{RUNTIME}/kernel-ipc"
         etc = self.scratch / "etc"
         etc.mkdir()
         (etc / "passwd").write_text(
@@ -449,19 +472,40 @@ class SandboxedKernelManager(GradingKernelManager):
     def _submission_inside(self) -> str:
         return SUBMISSION
 
+    def _connection_file_inside(self) -> str:
+        return CONNECTION_FILE
+
+    def _launched(self, info: Any) -> None:
+        """Point this manager's sockets at the sandbox's runtime folder, seen from outside."""
+        data = b""
+        while not data.rstrip().endswith(b"}"):
+            chunk = info.read(4096)
+            if not chunk:
+                break
+            data += chunk
+        try:
+            pid = int(json.loads(data)["child-pid"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise RuntimeError(
+                f"the grading sandbox did not start (bwrap said {data[:200]!r}); the kernel's "
+                "last words: " + " | ".join(list(self.kernel_output)[-5:])
+            ) from error
+        self.ip = f"/proc/{pid}/root{RUNTIME}/kernel-ipc"
+
     def _prepare_home(self) -> None:
         pass  # the caches are mounted into the sandbox's home instead
 
     def layout(self) -> Layout:
         return Layout(
-            free=(HOME, "/tmp", "/dev", "/proc", str(self.runtime), "/run/course"),
+            free=(HOME, "/tmp", "/dev", "/proc", "/run/course"),
             read_only=_read_only([f"{HOME}/{inside}" for inside in data_caches()]),
             protected=self.protected,
         )
 
     def wrap(self, command: list[str]) -> list[str]:
         """``bwrap`` with the sandbox's mounts and environment around the launcher command."""
-        args = [shutil.which("bwrap") or "bwrap", "--clearenv", *_ISOLATION, *_system_mounts()]
+        args = [shutil.which("bwrap") or "bwrap", "--info-fd", "{info_fd}", "--clearenv"]
+        args += [*_ISOLATION, *_system_mounts()]
         # The empty /tmp and home first: the course's own folders may live below /tmp.
         size = str(self.tmpfs_size)
         args += ["--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", HOME]
@@ -475,12 +519,16 @@ class SandboxedKernelManager(GradingKernelManager):
             if not any(root == b or root.startswith(b.rstrip("/") + "/") for b in bound):
                 args += ["--ro-bind", root, root]
                 bound.append(root)
-        args += ["--proc", "/proc", "--dev", "/dev"]
+        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(SHM_SIZE), "--tmpfs", "/dev/shm"]
         args += ["--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
         for inside, path in data_caches().items():
             args += ["--ro-bind", str(path), f"{HOME}/{inside}"]
         args += ["--ro-bind", str(self.scratch / "submission"), SUBMISSION]
-        args += ["--bind", str(self.runtime), str(self.runtime)]
+        args += ["--ro-bind", self.connection_file, CONNECTION_FILE]
+        args += ["--size", str(RUNTIME_SIZE), "--tmpfs", RUNTIME]
+        # bwrap's own root is an unbounded tmpfs: read-only once everything is mounted, so
+        # the sized tmpfs folders above are the only places the kernel can write.
+        args += ["--remount-ro", "/"]
         for name, value in self.kernel_env().items():
             args += ["--setenv", name, value]
         args += ["--chdir", "/", "--"]

@@ -1,0 +1,124 @@
+"""Inside the learner's kernel: answer the judge's requests with data.
+
+The grading process runs :func:`serve` in the learner's kernel, once per request of
+the judge (:mod:`course_utils.grading.judge`): look up a name, call a function, read
+an attribute or an item, iterate. Results go back as data (:mod:`wire`); objects
+that are not data stay here behind numbered handles.
+
+Nothing here is trusted: a learner can change this module like any other code in
+their kernel. It does not matter: whatever this side sends is only data, decoded
+into exact types on the judge's side and compared there, where no learner code runs.
+
+Example:
+    >>> import json
+    >>> out = []
+    >>> serve(json.dumps({"op": "get", "name": "x"}), {"x": [1, 2]}, out.append)
+    >>> out
+    ['[1, 2]']
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from course_utils.grading import wire
+
+MIME = "application/x-course-bridge+json"
+# Introspection helpers the judge may run on a learner's object, here.
+APPLICABLE = frozenset({"course_utils.checks.dataset_steps"})
+_MISSING = object()
+_objects: dict[int, Any] = {}
+
+
+def _handle(value: Any) -> wire.Handle:
+    number = len(_objects) + 1
+    _objects[number] = value
+    try:
+        text = repr(value)[:300]
+    except Exception:  # a learner's __repr__ may fail
+        text = f"<{type(value).__name__}>"
+    return wire.Handle(number, wire.type_names(value), text)
+
+
+def _object(h: wire.Handle) -> Any:
+    if h.id not in _objects:
+        raise KeyError(f"no object number {h.id}")
+    return _objects[h.id]
+
+
+def _answer(request: dict, namespace: dict) -> Any:
+    op = request["op"]
+
+    def arg(key: str) -> Any:
+        return wire.from_data(request[key], _object)
+
+    if op == "get":
+        value = namespace.get(request["name"], _MISSING)
+        if value is _MISSING:
+            raise NameError(f"name '{request['name']}' is not defined")
+        return value
+    target = _object(wire.Handle(int(request["h"]), [], ""))
+    if op == "call":
+        return target(*arg("args"), **arg("kwargs"))
+    if op == "attr":
+        return getattr(target, str(request["name"]))
+    if op == "item":
+        return target[arg("key")]
+    if op == "len":
+        return len(target)
+    if op == "iter":
+        return iter(target)
+    if op == "next":
+        try:
+            return ("item", next(target))
+        except StopIteration:
+            return ("stop", None)
+    if op == "apply":
+        name = str(request["fn"])
+        if name not in APPLICABLE:
+            raise ValueError(f"{name} may not be applied")
+        module, _, function = name.rpartition(".")
+        return getattr(importlib.import_module(module), function)(target)
+    raise ValueError(f"unknown request {op!r}")
+
+
+def _plain(value: Any) -> Any:
+    """TensorFlow tensors and Keras variables as NumPy arrays; the rest as it is."""
+    numpy = getattr(type(value), "numpy", None)
+    module = type(value).__module__
+    if numpy is not None and module.startswith(("tensorflow", "keras")):
+        try:
+            return value.numpy()
+        except Exception:
+            return value
+    if isinstance(value, tuple) and type(value) is tuple:
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, list) and type(value) is list:
+        return [_plain(v) for v in value]
+    if isinstance(value, dict) and type(value) is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def serve(
+    request: str, namespace: dict | None = None, send: Callable[[str], None] | None = None
+) -> None:
+    """Answer one request (JSON text); the answer goes out as a display of type :data:`MIME`."""
+    if namespace is None:
+        from IPython import get_ipython
+
+        namespace = get_ipython().user_ns
+    if send is None:
+        from IPython.display import display
+
+        def send(text: str) -> None:
+            display({MIME: text}, raw=True)
+
+    try:
+        answer = wire.encode(_plain(_answer(json.loads(request), namespace)), _handle)
+    except Exception as exc:  # the learner's code failed: the judge gets its name and message
+        answer = wire.error(exc)
+    send(answer)

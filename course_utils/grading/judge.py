@@ -1,0 +1,163 @@
+"""Inside the judge's kernel: run a test cell against the learner's kernel, from a distance.
+
+The judge is a second sandboxed kernel that never runs learner code and never sees
+the learner's files. It runs the notebook's setup cell, then each test cell through
+:func:`run`. Every name a test reads that the judge does not have (a learner's
+function, a teaching cell's data) is fetched from the learner's kernel: data comes
+as a copy of exact built-in or NumPy types (:mod:`wire`), anything else as a
+:class:`Remote` proxy. Calling a proxy, reading its attributes or items, or iterating
+it sends a request; arguments and results cross as data. The request goes out as
+``input()``: the grading process answers it with the learner kernel's reply
+(:mod:`course_utils.grading.bridge`). Checks run here, so the verdict is computed
+where no learner code runs, and the test's code (hidden tests included) and its
+expected values never reach the learner's kernel.
+
+Example (a fake learner kernel in this process):
+    >>> from course_utils.grading import bridge
+    >>> learner = {"double": lambda x: 2 * x}
+    >>> def ask(request):
+    ...     out = []
+    ...     bridge.serve(request, learner, out.append)
+    ...     return out[0]
+    >>> ns = {}
+    >>> run("result = double(21)", "double_tests", ns, ask=ask)
+    >>> ns["result"], type(ns["result"])
+    (42, <class 'int'>)
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from course_utils.grading import wire
+
+REQUEST_PREFIX = "course-judge-request:"  # the prompt of every input() the judge sends
+
+
+def _ask_grader(request: str) -> str:
+    return input(REQUEST_PREFIX + request)
+
+
+class Remote:
+    """An object in the learner's kernel. Operations on it are requests; results are data."""
+
+    def __init__(self, handle: wire.Handle, ask: Callable[[str], str]) -> None:
+        object.__setattr__(self, "_course_handle", handle)
+        object.__setattr__(self, "_course_ask", ask)
+
+    @property
+    def course_remote_types(self) -> list[str]:
+        """``module.qualname`` of the object's type and bases, as the learner's kernel says."""
+        return list(self._course_handle.types)
+
+    def _request(self, op: str, **fields: Any) -> Any:
+        fields.update(op=op, h=self._course_handle.id)
+        return _answer(self._course_ask, fields)
+
+    def course_remote_apply(self, function: str) -> Any:
+        """An allowed introspection helper (``bridge.APPLICABLE``) run on the object over there."""
+        return self._request("apply", fn=function)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._request("call", args=wire.to_data(list(args), _handle_of),
+                             kwargs=wire.to_data(dict(kwargs), _handle_of))  # fmt: skip
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self._request("attr", name=name)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._request("item", key=wire.to_data(key, _handle_of))
+
+    def __len__(self) -> int:
+        length = self._request("len")
+        if type(length) is not int:
+            raise TypeError("len() of a learner's object did not give an int")
+        return length
+
+    def __iter__(self) -> Iterator[Any]:
+        iterator = self._request("iter")
+        while True:
+            kind, item = iterator._request("next")
+            if kind == "stop":
+                return
+            yield item
+
+    def __repr__(self) -> str:
+        return f"<learner's {self._course_handle.text}>"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("objects in the learner's kernel are read-only from the judge")
+
+
+def _handle_of(value: Any) -> wire.Handle:
+    """Judge-side values sent as arguments: data, or proxies going back home."""
+    if isinstance(value, Remote):
+        return value._course_handle
+    raise wire.WireError(f"a {type(value).__name__} cannot be sent to the learner's kernel")
+
+
+def _answer(ask: Callable[[str], str], request: dict) -> Any:
+    reply = ask(json.dumps(request))
+    try:
+        return wire.decode(reply, lambda h: Remote(h, ask))
+    except wire.RemoteError as error:
+        raise LearnerCodeError(error.name, error.message) from None
+
+
+class LearnerCodeError(Exception):
+    """The learner's code raised an exception while the judge called it."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"your code raised {name}: {message}")
+
+
+def names_read(source: str) -> list[str]:
+    """Names the code reads and never binds itself, in order (what must be found elsewhere)."""
+    tree = ast.parse(source)
+    read: dict[str, None] = {}
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                read.setdefault(node.id, None)
+            else:
+                bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return [name for name in read if name not in bound]
+
+
+def fetch(name: str, ask: Callable[[str], str]) -> Any:
+    """The learner kernel's value of ``name``: data, or a :class:`Remote`."""
+    return _answer(ask, {"op": "get", "name": name})
+
+
+def run(
+    source: str, grade_id: str, namespace: dict, ask: Callable[[str], str] | None = None
+) -> None:
+    """Run a test cell's ``source`` in ``namespace``, with missing names from the learner's kernel.
+
+    Names the judge has (the setup cell's imports, what earlier test cells defined) are
+    the judge's own; builtins are Python's. The code is compiled as ``<tests grade_id>``,
+    so a traceback shows no line of it.
+    """
+    ask = ask or _ask_grader
+    for name in names_read(source):
+        if name in namespace or hasattr(builtins, name):
+            continue
+        try:
+            namespace[name] = fetch(name, ask)
+        except LearnerCodeError:
+            pass  # not defined there either (or unreadable): the test's own NameError says so
+    namespace.setdefault("__builtins__", builtins)
+    exec(compile(source, f"<tests {grade_id}>", "exec"), namespace)  # noqa: S102

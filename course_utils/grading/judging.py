@@ -1,0 +1,228 @@
+"""On the grading machine: the judge's kernel, and the relay between it and the learner's kernel.
+
+For a notebook whose source says ``"course_grading": {"judge": true}`` in its metadata,
+:class:`GradingExecute` runs the teaching and answer cells in the learner's kernel
+as before, but every autograded test cell in a second kernel, the judge
+(:mod:`course_utils.grading.judge`), started in the same sandbox *without* the
+learner's files. The judge first runs the notebook's setup cell (the instructor's,
+restored by nbgrader). For each test cell:
+
+1. the judge runs the test; each learner name it needs, each call of a learner's
+   function, is an ``input()`` request on the judge kernel's stdin channel;
+2. this relay runs :func:`course_utils.grading.bridge.serve` in the learner's kernel
+   with that request and passes back the answer, as text: data only;
+3. the judge's outputs (its printed lines, its failing check) become the cell's
+   outputs, so nbgrader scores what the judge decided.
+
+The learner's kernel gets requests (names, call arguments), never a test's code or
+expected values; the judge gets data, never a learner's object. What the learner's
+code prints while the judge calls it is not kept (it could only echo requests).
+
+Example:
+    >>> judged({"metadata": {"course_grading": {"judge": True}}})
+    True
+    >>> judged({"metadata": {}})
+    False
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+
+from course_utils.grading import bridge, wire
+from course_utils.grading.judge import REQUEST_PREFIX
+from course_utils.grading.sandbox import GradingKernelManager, SandboxedKernelManager
+
+METADATA_KEY = "course_grading"
+SETUP_ID = "setup"
+
+
+def judged(source_notebook: Any) -> bool:
+    """Whether the instructor's source notebook asks for its tests to run in the judge."""
+    settings = source_notebook.get("metadata", {}).get(METADATA_KEY, {})
+    return bool(isinstance(settings, dict) and settings.get("judge"))
+
+
+def setup_source(source_notebook: Any) -> str:
+    """The instructor's setup cell (``grade_id`` ``setup``), or nothing."""
+    for cell in source_notebook.get("cells", []):
+        info = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") == "code" and info.get("grade_id") == SETUP_ID:
+            return cell.get("source", "")
+    return ""
+
+
+class _NoLearnerFiles:
+    """The judge's kernel starts in an empty folder: nothing of the learner's."""
+
+    scratch: Path
+
+    def _stage_learner_files(self) -> None:
+        (self.scratch / "submission").mkdir(exist_ok=True)
+
+
+class JudgeKernelManager(_NoLearnerFiles, SandboxedKernelManager):
+    """The judge's kernel, in the grading sandbox."""
+
+
+class UnsandboxedJudgeKernelManager(_NoLearnerFiles, GradingKernelManager):
+    """The judge's kernel where grading runs without the sandbox (``COURSE_GRADING_SANDBOX=off``)."""
+
+
+def _as_output(msg: dict) -> NotebookNode | None:
+    if msg["msg_type"] in ("stream", "display_data", "execute_result", "error"):
+        return nbformat.v4.output_from_msg(msg)
+    return None
+
+
+class Judge:
+    """One notebook's judge kernel (see the module docstring)."""
+
+    def __init__(
+        self,
+        setup: str,
+        learner: Any,
+        sandboxed: bool,
+        extra_arguments: list[str],
+        log: Any,
+    ) -> None:
+        self.setup = setup
+        self.learner = learner  # the learner kernel's client
+        self.log = log
+        cls = JudgeKernelManager if sandboxed else UnsandboxedJudgeKernelManager
+        self.km = cls(kernel_name="python3")
+        self.extra_arguments = extra_arguments
+        self.kc: Any = None
+        self.requests = 0
+        self._setup_id: str | None = None
+
+    async def start(self, cwd: str) -> None:
+        """Start the kernel and send it the setup cell (its reply is awaited with the first test)."""
+        await self.km.start_kernel(cwd=cwd, extra_arguments=self.extra_arguments)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        await self.kc.wait_for_ready(timeout=120)
+        if self.setup.strip():
+            self._setup_id = self.kc.execute(self.setup, store_history=False)
+
+    async def _setup_done(self, timeout: float) -> str | None:
+        """None once the setup cell ran cleanly; else what went wrong."""
+        if self._setup_id is None:
+            return None
+        msg_id, self._setup_id = self._setup_id, None
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "the judge's setup cell did not finish in time"
+            try:
+                reply = await self.kc.get_shell_msg(timeout=left)
+            except Exception:
+                return "the judge's setup cell did not finish in time"
+            if reply["parent_header"].get("msg_id") == msg_id:
+                content = reply["content"]
+                if content.get("status") != "ok":
+                    return f"the judge's setup cell failed: {content.get('ename')}: {content.get('evalue')}"
+                return None
+
+    async def run_test(self, source: str, grade_id: str, timeout: float) -> list[NotebookNode]:
+        """The outputs of one test cell run by the judge (an error output if it failed)."""
+        problem = await self._setup_done(timeout)
+        if problem:
+            raise RuntimeError(problem)
+        code = (
+            "import course_utils.grading.judge as _course_judge\n"
+            f"_course_judge.run({source!r}, {grade_id!r}, get_ipython().user_ns)"
+        )
+        msg_id = self.kc.execute(code, store_history=False, allow_stdin=True)
+        outputs: list[NotebookNode] = []
+        deadline = time.monotonic() + timeout
+        reply: dict | None = None
+        idle = False
+        channels: dict[str, Callable] = {
+            "stdin": self.kc.get_stdin_msg,
+            "iopub": self.kc.get_iopub_msg,
+            "shell": self.kc.get_shell_msg,
+        }
+        pending = {asyncio.ensure_future(get(timeout=None)): name for name, get in channels.items()}
+        try:
+            while reply is None or not idle:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    await self.km.interrupt_kernel()
+                    raise TimeoutError(f"the test did not finish in {timeout:.0f} s")
+                done, _ = await asyncio.wait(
+                    pending, timeout=left, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    name = pending.pop(task)
+                    msg = task.result()
+                    pending[asyncio.ensure_future(channels[name](timeout=None))] = name
+                    if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                        continue
+                    if name == "stdin":
+                        await self._relay(msg, deadline)
+                    elif name == "shell":
+                        reply = msg
+                    elif msg["msg_type"] == "status":
+                        idle = msg["content"].get("execution_state") == "idle"
+                    else:
+                        output = _as_output(msg)
+                        if output is not None:
+                            outputs.append(output)
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        return outputs
+
+    async def _relay(self, msg: dict, deadline: float) -> None:
+        """Answer one judge request with what the learner's kernel says (data, or an error)."""
+        prompt = msg["content"].get("prompt", "")
+        if not prompt.startswith(REQUEST_PREFIX):
+            self.kc.input(wire.error(RuntimeError("the judge asked something unknown")))
+            return
+        self.requests += 1
+        answer = await self.ask_learner(prompt[len(REQUEST_PREFIX) :], deadline)
+        self.kc.input(answer)
+
+    async def ask_learner(self, request: str, deadline: float) -> str:
+        """Run the bridge in the learner's kernel; its last answer, or an error as data."""
+        answers: list[str] = []
+
+        def hook(msg: dict) -> None:
+            if msg["msg_type"] == "display_data":
+                text = msg["content"].get("data", {}).get(bridge.MIME)
+                if isinstance(text, str):
+                    answers.append(text)
+
+        code = f"__import__('course_utils.grading.bridge', fromlist=['serve']).serve({request!r})"
+        try:
+            await self.learner.execute_interactive(
+                code,
+                store_history=False,
+                allow_stdin=False,
+                stop_on_error=False,
+                timeout=max(1.0, deadline - time.monotonic()),
+                output_hook=hook,
+            )
+        except TimeoutError:
+            return wire.error(TimeoutError("your code did not answer in time"))
+        if not answers:
+            return wire.error(RuntimeError("the learner's kernel gave no answer"))
+        return answers[-1]
+
+    async def stop(self) -> None:
+        if self.kc is not None:
+            self.kc.stop_channels()
+        try:
+            await self.km.shutdown_kernel(now=True)
+        except Exception as error:  # a kernel already gone
+            self.log.debug("judge kernel shutdown: %s", error)

@@ -1,0 +1,184 @@
+"""What crosses between a learner's kernel and the judge: data, written as JSON, never pickle.
+
+The contract both sides share. :func:`encode` turns a value into JSON text: ``None``,
+booleans, numbers, strings, bytes, lists, tuples and dicts of those, NumPy arrays and
+scalars (raw bytes in base64, with their dtype and shape), and *handles* for anything
+else (an object that stays in the learner's kernel, named by a number). :func:`decode`
+reads that text back into **exact** built-in and NumPy types: whatever subclass, lying
+``__eq__`` or ``__array__`` a learner's value had, the judge gets a plain ``int``,
+``float``, ``tuple`` or ``numpy.ndarray`` with the same content, or an error.
+
+Example:
+    >>> import numpy as np
+    >>> decode(encode({"a": (1, 2.5, None), "x": np.arange(3, dtype=np.int16)}))
+    {'a': (1, 2.5, None), 'x': array([0, 1, 2], dtype=int16)}
+    >>> class Liar(int):
+    ...     def __eq__(self, other):
+    ...         return True
+    >>> encode(Liar(3), lambda v: Handle(1, ["Liar"], "3"))  # not data: it stays behind
+    '{"H": [1, ["Liar"], "3"]}'
+    >>> type(decode("3")), decode("[1, 2.5]") == [1, 2.5]  # whatever is sent: exact types
+    (<class 'int'>, True)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+MAX_BYTES = 256 * 1024**2  # of one encoded message
+MAX_DEPTH = 32  # nesting of lists, tuples and dicts
+INLINE_ARRAY_BYTES = 16 * 1024**2  # larger arrays stay in the learner's kernel, as handles
+# dtype kinds that are plain data: bool, signed, unsigned, float, complex, bytes, str
+_KINDS = frozenset("biufcSU")
+_TAGS = frozenset("TDASHBER")  # tuple, dict, array, scalar, handle, bytes, error, slice
+
+
+class WireError(ValueError):
+    """A message that is not data of the agreed form (too big, too deep, unknown parts)."""
+
+
+class Handle:
+    """An object left in the learner's kernel: its number, type names and a short repr."""
+
+    __slots__ = ("id", "types", "text")
+
+    def __init__(self, id: int, types: list[str], text: str) -> None:
+        self.id, self.types, self.text = id, types, text
+
+    def __repr__(self) -> str:
+        return f"Handle({self.id}, {self.types[:1]}, {self.text!r})"
+
+
+class RemoteError(Exception):
+    """An exception raised by the learner's code: its type name and message, as text."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name, self.message = name, message
+
+
+def type_names(value: Any) -> list[str]:
+    """``module.qualname`` of the value's type and its bases (what ``isinstance`` would see)."""
+    return [f"{t.__module__}.{t.__qualname__}" for t in type(value).__mro__]
+
+
+def _array(value: np.ndarray) -> dict:
+    if value.dtype.kind not in _KINDS:
+        raise WireError(f"arrays of dtype {value.dtype} are not data")
+    data = np.ascontiguousarray(value)
+    return {"A": [data.dtype.str, list(data.shape), base64.b64encode(data.tobytes()).decode()]}
+
+
+def to_data(value: Any, handle: Callable[[Any], Handle] | None = None, depth: int = 0) -> Any:
+    """``value`` as JSON-ready data; other objects become handles (or an error without ``handle``)."""
+    if depth > MAX_DEPTH:
+        raise WireError(f"data nested more than {MAX_DEPTH} levels deep")
+    kind = type(value)
+    if value is None or kind in (bool, int, str):
+        return kind(value) if value is not None else None
+    if kind is float:
+        return float(value)
+    if kind is bytes:
+        return {"B": base64.b64encode(value).decode()}
+    if kind is slice:
+        return {
+            "R": [to_data(part, None, depth + 1) for part in (value.start, value.stop, value.step)]
+        }
+    if kind in (list, tuple):
+        items = [to_data(item, handle, depth + 1) for item in value]
+        return items if kind is list else {"T": items}
+    if kind is dict:
+        return {"D": [[to_data(k, handle, depth + 1), to_data(v, handle, depth + 1)]
+                      for k, v in value.items()]}  # fmt: skip
+    if kind is np.ndarray and (handle is None or value.nbytes <= INLINE_ARRAY_BYTES):
+        return _array(value)
+    if isinstance(value, np.generic) and kind.__module__ == "numpy":
+        return {"S": _array(np.asarray(value))["A"]}
+    if handle is None:
+        raise WireError(f"a {kind.__name__} is not data")
+    h = handle(value)
+    return {"H": [h.id, h.types, h.text]}
+
+
+def encode(value: Any, handle: Callable[[Any], Handle] | None = None) -> str:
+    """JSON text for ``value`` (see :func:`to_data`)."""
+    text = json.dumps(to_data(value, handle), allow_nan=True)
+    if len(text) > MAX_BYTES:
+        raise WireError(f"{len(text):,} bytes of data, more than the {MAX_BYTES:,} allowed")
+    return text
+
+
+def _decode_array(parts: Any) -> np.ndarray:
+    dtype_str, shape, data = parts
+    dtype = np.dtype(str(dtype_str))
+    if dtype.kind not in _KINDS or dtype.hasobject:
+        raise WireError(f"dtype {dtype} is not data")
+    shape = tuple(int(n) for n in shape)
+    if any(n < 0 for n in shape):
+        raise WireError(f"shape {shape}")
+    raw = base64.b64decode(str(data), validate=True)
+    if len(raw) != dtype.itemsize * math.prod(shape):
+        raise WireError(f"{len(raw)} bytes do not fill an array of shape {shape}, {dtype}")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+def from_data(data: Any, handle: Callable[[Handle], Any] | None = None, depth: int = 0) -> Any:
+    """Exact built-in and NumPy values from :func:`to_data`'s form; handles through ``handle``."""
+    if depth > MAX_DEPTH:
+        raise WireError(f"data nested more than {MAX_DEPTH} levels deep")
+    kind = type(data)
+    if data is None or kind in (bool, int, float, str):
+        return data
+    if kind is list:
+        return [from_data(item, handle, depth + 1) for item in data]
+    if kind is not dict or len(data) != 1 or next(iter(data)) not in _TAGS:
+        raise WireError(f"unexpected {kind.__name__} in the data")
+    tag, body = next(iter(data.items()))
+    if tag == "T":
+        return tuple(from_data(item, handle, depth + 1) for item in body)
+    if tag == "D":
+        return {from_data(k, handle, depth + 1): from_data(v, handle, depth + 1) for k, v in body}
+    if tag == "A":
+        return _decode_array(body)
+    if tag == "S":
+        return _decode_array(body)[()]
+    if tag == "B":
+        return base64.b64decode(str(body), validate=True)
+    if tag == "R":
+        parts = [from_data(part, None, depth + 1) for part in body]
+        if len(parts) != 3 or any(p is not None and type(p) is not int for p in parts):
+            raise WireError("a slice of anything but whole numbers")
+        return slice(*parts)
+    if tag == "E":
+        raise RemoteError(str(body[0])[:200], str(body[1])[:2000])
+    h = Handle(int(body[0]), [str(t)[:300] for t in body[1]][:50], str(body[2])[:300])
+    if handle is None:
+        raise WireError("a handle where only data may come")
+    return handle(h)
+
+
+def decode(text: str | bytes, handle: Callable[[Handle], Any] | None = None) -> Any:
+    """Values from :func:`encode`'s text: exact types, or :class:`WireError`."""
+    if len(text) > MAX_BYTES:
+        raise WireError(f"{len(text):,} bytes of data, more than the {MAX_BYTES:,} allowed")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise WireError(f"not JSON: {error}") from None
+    try:
+        return from_data(data, handle)
+    except (TypeError, ValueError, IndexError, KeyError) as error:
+        if isinstance(error, WireError):
+            raise
+        raise WireError(f"malformed data: {error}") from None
+
+
+def error(exc: BaseException) -> str:
+    """JSON text that :func:`decode` raises as :class:`RemoteError`."""
+    return json.dumps({"E": [type(exc).__name__, str(exc)[:2000]]})
