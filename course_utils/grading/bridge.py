@@ -76,6 +76,8 @@ def _answer(request: dict, namespace: dict) -> Any:
             return ("item", next(target))
         except StopIteration:
             return ("stop", None)
+    if op == "data":
+        return _AsData(target)
     if op == "apply":
         name = str(request["fn"])
         if name not in APPLICABLE:
@@ -83,6 +85,13 @@ def _answer(request: dict, namespace: dict) -> Any:
         module, _, function = name.rpartition(".")
         return getattr(importlib.import_module(module), function)(target)
     raise ValueError(f"unknown request {op!r}")
+
+
+class _AsData:
+    """A value the judge wants as data whatever its size (no handle: an error if not data)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
 
 def _plain(value: Any) -> Any:
@@ -118,7 +127,11 @@ def serve(
             display({MIME: text}, raw=True)
 
     try:
-        answer = wire.encode(_plain(_answer(json.loads(request), namespace)), _handle)
+        value = _answer(json.loads(request), namespace)
+        if isinstance(value, _AsData):
+            answer = wire.encode(_plain(value.value))
+        else:
+            answer = wire.encode(_plain(value), _handle)
     except Exception as exc:  # the learner's code failed: the judge gets its name and message
         answer = wire.error(exc)
     send(answer)

@@ -74,6 +74,12 @@ class Remote:
     def __getitem__(self, key: Any) -> Any:
         return self._request("item", key=wire.to_data(key, _handle_of))
 
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        """NumPy gets the whole object as data, in one request (an error if it is not data)."""
+        import numpy as np
+
+        return np.asarray(self._request("data"), dtype=dtype)
+
     def __len__(self) -> int:
         length = self._request("len")
         if type(length) is not int:
@@ -107,7 +113,8 @@ def _answer(ask: Callable[[str], str], request: dict) -> Any:
     try:
         return wire.decode(reply, lambda h: Remote(h, ask))
     except wire.RemoteError as error:
-        raise LearnerCodeError(error.name, error.message) from None
+        kind = LearnerAttributeError if error.name == "AttributeError" else LearnerCodeError
+        raise kind(error.name, error.message) from None
 
 
 class LearnerCodeError(Exception):
@@ -115,6 +122,10 @@ class LearnerCodeError(Exception):
 
     def __init__(self, name: str, message: str) -> None:
         super().__init__(f"your code raised {name}: {message}")
+
+
+class LearnerAttributeError(LearnerCodeError, AttributeError):
+    """A missing attribute over there (so ``hasattr`` and ``getattr`` defaults work here)."""
 
 
 def names_read(source: str) -> list[str]:
