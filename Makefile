@@ -9,6 +9,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Instructors and tests also install the grading stack (Dask, PostgreSQL driver) and test tools.
+GRADING_STAMP := $(VENV)/.installed-grading
 KERNEL := dl-fundamentals
 # Every target runs with the virtual environment's bin folder first on PATH:
 # nbgrader calls `alembic` (and notebooks call `jupyter`) from PATH.
@@ -44,12 +46,17 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "Python 3.10-3.12 is needed, found %d.%d: run make PYTHON=python3.12 (or another)" % v)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/python -m ipykernel install --user --name $(KERNEL) \
+	$(BIN)/python -m pip install --quiet -e .
+	# the kernel lives inside .venv: two clones of the course never share one
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) \
 		--display-name "Python (Deep Learning Fundamentals)" >/dev/null
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(GRADING_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[grading,test]'
+	touch $(GRADING_STAMP)
+
+setup: $(GRADING_STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/
@@ -58,44 +65,44 @@ test: lint
 	$(PYTEST) tests
 	$(PYTEST) --nbval-lax solutions
 
-test-unit: $(STAMP)
+test-unit: $(GRADING_STAMP)
 	$(PYTEST) tests -m "not slow and not browser"
 
-test-notebooks: $(STAMP)
+test-notebooks: $(GRADING_STAMP)
 	$(PYTEST) --nbval-lax solutions
 
-test-release check-release: $(STAMP)
+test-release check-release: $(GRADING_STAMP)
 	$(PYTEST) tests/test_release.py
 
-test-grading: $(STAMP)
+test-grading: $(GRADING_STAMP)
 	$(PYTEST) $(GRADING_TESTS)
 
-test-browser: $(STAMP)
+test-browser: $(GRADING_STAMP)
 	$(PYTEST) tests/test_browser.py tests/test_browser_safety.py
 
-release: $(STAMP)
+release: $(GRADING_STAMP)
 	@for a in $(ASSIGNMENTS); do \
 		$(BIN)/nbgrader generate_assignment $$a --force --no-db --log-level=WARN || exit 1; \
 	done
 
-lint: $(STAMP) typecheck doctest
+lint: $(GRADING_STAMP) typecheck doctest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(GRADING_STAMP)
 	$(BIN)/mypy
 
-doctest: $(STAMP)
+doctest: $(GRADING_STAMP)
 	$(PYTEST) --doctest-modules course_utils benchmarks
 
-format: $(STAMP)
+format: $(GRADING_STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP)
+bench: $(GRADING_STAMP)
 	$(BIN)/python -m benchmarks.run $(if $(PROFILE),--profile $(PROFILE),)
 
-autograde: $(STAMP)
+autograde: $(GRADING_STAMP)
 	@test -n "$(A)" || (echo "usage: make autograde A=01_data_preprocessing"; exit 2)
 	-$(BIN)/python -m course_utils.grading check $(A)
 	$(BIN)/nbgrader autograde $(A)
@@ -103,7 +110,7 @@ autograde: $(STAMP)
 	$(BIN)/nbgrader export
 	$(BIN)/python -m course_utils.grading incidents $(A) || true
 
-grade-class: $(STAMP)
+grade-class: $(GRADING_STAMP)
 	$(BIN)/python -m course_utils.grading class $(ARGS)
 
 validate: $(STAMP)

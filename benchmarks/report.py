@@ -15,6 +15,7 @@ from pathlib import Path
 from benchmarks.targets import (
     CLASS_SPEEDUP_TARGET,
     COURSE_SECONDS_TARGET,
+    JUDGE_OVERHEAD_TARGET,
     NOTEBOOK_SECONDS_TARGET,
     SANDBOX_OVERHEAD_TARGET,
     TARGETS,
@@ -113,6 +114,17 @@ def markdown(report: dict) -> str:
             f"| - | <= +{SANDBOX_OVERHEAD_TARGET:.0%} | {grading['overhead']:+.1%} "
             f"({seconds['sandboxed']:.0f} s vs {seconds['unsandboxed']:.0f} s){marks} | "
             f"{'yes' if _grading_ok(grading) else '**no**'} |"
+        )
+    judge = report.get("judge")
+    if judge and judge.get("notebooks"):
+        seconds = judge["seconds"]
+        marks = "" if judge["full_marks"] else " (not full marks!)"
+        lines.append(
+            f"| grading | seconds per learner-notebook ({', '.join(n[:2] for n in judge['notebooks'])}): "
+            "test cells in the judge vs in the learner's kernel "
+            f"| - | <= +{JUDGE_OVERHEAD_TARGET:.0%} | {judge['overhead']:+.1%} "
+            f"({seconds['judge']:.1f} s vs {seconds['in_kernel']:.1f} s){marks} | "
+            f"{'yes' if judge['full_marks'] and judge['overhead'] <= JUDGE_OVERHEAD_TARGET else '**no**'} |"
         )
     whole = report.get("class")
     if whole:

@@ -27,7 +27,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.grading import time_autograde, time_class
+from benchmarks.grading import time_autograde, time_class, time_judge
 from benchmarks.notebooks import REPO, combine_runs, notebooks, run_notebook
 from benchmarks.report import markdown, missed_targets, update_readme
 
@@ -98,14 +98,26 @@ def main(argv: list[str] | None = None) -> int:
         "(same profile) from results.json",
     )
     parser.add_argument("--render", action="store_true", help="only redraw the tables")
+    parser.add_argument(
+        "--judge-only",
+        action="store_true",
+        help="only time the judge against in-kernel tests, and redraw the tables",
+    )
     args = parser.parse_args(argv)
 
     previous = {}
-    if (args.merge or args.render) and (args.out / "results.json").exists():
+    if (args.merge or args.render or args.judge_only) and (args.out / "results.json").exists():
         previous = json.loads((args.out / "results.json").read_text(encoding="utf-8"))
     if args.render:
         if not previous:
             parser.error(f"--render: no {args.out / 'results.json'} to render")
+        print(write(previous, args.out, readme=True))
+        return 0
+    if args.judge_only:
+        if not previous:
+            parser.error(f"--judge-only: no {args.out / 'results.json'} to add to")
+        print("  autograding the judged notebooks with the judge and without ...", flush=True)
+        previous["judge"] = time_judge([p.parent.name for p in notebooks()], REPO / "solutions")
         print(write(previous, args.out, readme=True))
         return 0
     if args.merge and previous.get("profile") not in (None, args.profile):
@@ -147,6 +159,11 @@ def main(argv: list[str] | None = None) -> int:
         report["class"] = time_class([p.parent.name for p in graded], args.class_learners)
     elif previous.get("class"):
         report["class"] = previous["class"]
+    if not args.skip_grading:
+        print("  autograding the judged notebooks with the judge and without ...", flush=True)
+        report["judge"] = time_judge([p.parent.name for p in notebooks()], REPO / "solutions")
+    elif previous.get("judge"):
+        report["judge"] = previous["judge"]
     table = write(report, args.out, readme=True)
     print()
     print(table)

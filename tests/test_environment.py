@@ -34,7 +34,8 @@ def _pip_section(env) -> list[str]:
 
 def test_same_python_packages():
     project = _pyproject()["project"]
-    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["test"])
+    extras = project["optional-dependencies"]
+    wanted = set(project["dependencies"]) | set(extras["grading"]) | set(extras["test"])
     pip = _pip_section(_environment())
     assert "-e ." in pip, "environment.yml must install the course package itself (-e .)"
     listed = {line for line in pip if line != "-e ."}
@@ -43,6 +44,12 @@ def test_same_python_packages():
         f"  only in pyproject.toml: {sorted(wanted - listed)}\n"
         f"  only in environment.yml: {sorted(listed - wanted)}"
     )
+
+
+def test_learners_do_not_install_the_grading_cluster():
+    """`make lab` installs the core dependencies only: no Dask, no PostgreSQL driver."""
+    core = " ".join(_pyproject()["project"]["dependencies"])
+    assert "dask" not in core and "psycopg" not in core
 
 
 def test_conda_python_is_supported():

@@ -5,7 +5,12 @@ One module per job:
 - ``pipeline``: :func:`configure` applies the course's grading settings to nbgrader's
   config; the preprocessor lists are derived from nbgrader's own defaults.
 - ``execute``: ``GradingExecute``, which runs each submission in the sandbox, on a
-  time budget, with probes around every test cell and verdicts the kernel cannot fake.
+  time budget; test cells in the judge, or (notebooks not yet judged) guarded and probed.
+- ``judging``: the judge's kernel on the grading machine and the relay to the learner's.
+- ``judge``: inside the judge's kernel: test cells run against proxies of learner objects.
+- ``bridge``: inside the learner's kernel: answers the judge's requests with data.
+- ``wire``: the data both sides exchange (JSON, exact types, no pickle).
+- ``sanitize``: learner HTML made inert for feedback and the Formgrader.
 - ``sandbox``: the bubblewrap sandbox and the kernel managers that start kernels in it.
 - ``kernel``: what runs inside the sandbox before the first cell (limits, monitor).
 - ``monitor`` and ``integrity``: inside the kernel, what learner code tries is

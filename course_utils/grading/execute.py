@@ -232,7 +232,12 @@ class GradingExecute(Execute):
         """The judge's kernel, started now so its setup overlaps the learner's first cells."""
         sandboxed = sandbox_mode() == "on"
         self.judge = Judge(
-            self._judge_setup or "", self.kc, sandboxed, list(self.extra_arguments), self.log
+            self._judge_setup or "",
+            self.kc,
+            self.km.interrupt_kernel,
+            sandboxed,
+            list(self.extra_arguments),
+            self.log,
         )
         path = self.resources.get("metadata", {}).get("path") or "."
         began = time.perf_counter()

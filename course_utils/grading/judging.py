@@ -89,12 +89,14 @@ class Judge:
         self,
         setup: str,
         learner: Any,
+        interrupt_learner: Callable[[], Any],
         sandboxed: bool,
         extra_arguments: list[str],
         log: Any,
     ) -> None:
         self.setup = setup
         self.learner = learner  # the learner kernel's client
+        self.interrupt_learner = interrupt_learner  # a coroutine function
         self.log = log
         cls = JudgeKernelManager if sandboxed else UnsandboxedJudgeKernelManager
         self.km = cls(kernel_name="python3")
@@ -214,6 +216,7 @@ class Judge:
                 output_hook=hook,
             )
         except TimeoutError:
+            await self.interrupt_learner()  # as for a cell that runs too long
             return wire.error(TimeoutError("your code did not answer in time"))
         if not answers:
             return wire.error(RuntimeError("the learner's kernel gave no answer"))

@@ -71,7 +71,7 @@ def type_names(value: Any) -> list[str]:
 def _array(value: np.ndarray) -> dict:
     if value.dtype.kind not in _KINDS:
         raise WireError(f"arrays of dtype {value.dtype} are not data")
-    data = np.ascontiguousarray(value)
+    data = value if value.flags.c_contiguous else np.ascontiguousarray(value)  # keeps 0-d
     return {"A": [data.dtype.str, list(data.shape), base64.b64encode(data.tobytes()).decode()]}
 
 

@@ -1,0 +1,203 @@
+"""The judge's pieces in one process: the data codec, the learner-side bridge, proxies and runs.
+
+A fake learner kernel is a dict served by :func:`course_utils.grading.bridge.serve`, so these
+run in milliseconds; ``tests/test_grading_sandbox.py`` runs the same attacks through nbgrader.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from course_utils import checks
+from course_utils.grading import bridge, judge, wire
+
+
+def learner(namespace: dict):
+    """``ask`` for a judge whose learner kernel holds ``namespace``."""
+
+    def ask(request: str) -> str:
+        out: list[str] = []
+        bridge.serve(request, namespace, out.append)
+        return out[0]
+
+    return ask
+
+
+def judged(test: str, namespace: dict) -> dict:
+    ns: dict = {"checks": checks, "np": np}
+    judge.run(test, "t_tests", ns, ask=learner(namespace))
+    return ns
+
+
+# --------------------------------------------------------------------------- wire
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        -3,
+        2**80,
+        1.5,
+        float("inf"),
+        "text",
+        b"\x00\xff",
+        [1, [2, (3, None)]],
+        (1.0, "a"),
+        {"a": 1, 2: (3,)},
+        np.arange(6, dtype=np.uint8).reshape(2, 3),
+        np.array(["Bag", "Coat"]),
+        np.float32(0.25),
+        slice(1, None, 2),
+    ],
+)
+def test_data_crosses_unchanged_with_exact_types(value):
+    back = wire.decode(wire.encode(value))
+    assert type(back) is type(value)
+    if isinstance(value, np.ndarray):
+        assert back.dtype == value.dtype and np.array_equal(back, value)
+    else:
+        assert back == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"A": ["|O", [1], "AA=="]}',  # object arrays could hold anything
+        '{"A": ["<f8", [3], "AA=="]}',  # too few bytes for the shape
+        '{"Z": 1}',  # unknown tag
+        '{"T": [1], "D": []}',  # two tags
+        '{"a": 1}',  # a plain object
+        "[" * 5000 + "]" * 5000,  # nested too deep
+        "not json",
+        '{"R": [1.5, 2, null]}',  # a slice of floats
+    ],
+)
+def test_anything_else_is_refused(text):
+    with pytest.raises(wire.WireError):
+        wire.decode(text)
+
+
+def test_subclasses_never_cross_as_data():
+    class Yes(int):
+        def __eq__(self, other):
+            return True
+
+    with pytest.raises(wire.WireError):
+        wire.encode(Yes(1))
+    with pytest.raises(wire.WireError):
+        wire.encode(np.zeros(3).view(type("Sub", (np.ndarray,), {})))
+
+
+# --------------------------------------------------------------------------- judge
+
+
+def test_a_right_answer_passes_and_a_wrong_one_fails():
+    judged('checks.check_equal("double(2)", double(2), 4)', {"double": lambda x: 2 * x})
+    with pytest.raises(AssertionError, match="expected 4, got 2"):
+        judged('checks.check_equal("double(2)", double(2), 4)', {"double": lambda x: x})
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "class Yes(int):\n    def __eq__(self, o): return True\n    def __ne__(self, o): return False\n"
+        "    __hash__ = int.__hash__\nvalue = Yes(0)",
+        "class Close(float):\n    def __eq__(self, o): return True\n    def __sub__(self, o): return 0.0\n"
+        "    __rsub__ = __sub__\nvalue = Close(0.0)",
+        "import numpy as np\nclass Agree(np.ndarray):\n"
+        "    def __eq__(self, o): return np.ones(np.shape(o), bool)\n"
+        "    def __array_ufunc__(self, *a, **k): return np.zeros(4)\n"
+        "    def __array__(self, dtype=None, copy=None): return np.arange(4.0)\n"
+        "value = np.zeros(4).view(Agree)",
+        "class Same(tuple):\n    def __eq__(self, o): return True\nvalue = Same((9,))",
+    ],
+)
+def test_values_that_lie_fail(answer):
+    namespace: dict = {}
+    exec(answer, namespace)
+    with pytest.raises((AssertionError, AttributeError, judge.LearnerCodeError, TypeError)):
+        judged(
+            "checks.check_close('answer', np.asarray(value), np.arange(4.0))\n"
+            "checks.check_equal('answer', value, (0, 1, 2, 3))",
+            {"value": namespace["value"]},
+        )
+
+
+def test_the_learners_exception_is_named():
+    def broken(x):
+        raise NotImplementedError("not yet")
+
+    with pytest.raises(judge.LearnerCodeError, match="NotImplementedError: not yet"):
+        judged("broken(1)", {"broken": broken})
+
+
+def test_objects_stay_behind_handles_and_answer_with_data():
+    class Model:
+        units = 300
+
+        def __call__(self, x):
+            return np.asarray(x) * 2
+
+        def layers(self):
+            return ["Dense", "Dense"]
+
+    ns = judged(
+        "out = model(np.ones(3))\nunits = model.units\nnames = model.layers()\n"
+        "rows = list(model_list)\nfirst = big[:2]\nsize = len(big)",
+        {"model": Model(), "model_list": [1, 2], "big": np.zeros((5_000_000,), np.float32)},
+    )
+    assert type(ns["out"]) is np.ndarray and ns["out"].tolist() == [2.0, 2.0, 2.0]
+    assert ns["units"] == 300 and ns["names"] == ["Dense", "Dense"]
+    assert ns["rows"] == [1, 2] and ns["size"] == 5_000_000
+    assert ns["first"].shape == (2,)  # a slice of a large array, not the whole of it
+
+
+def test_check_type_and_hasattr_see_through_proxies():
+    class Dataset:
+        pass
+
+    Dataset.__qualname__ = "DatasetV2"
+    Dataset.__module__ = "tensorflow.python.data.ops.dataset_ops"
+    ns = judged("thing = make()", {"make": Dataset})
+    assert checks._remote_types(ns["thing"])[0].endswith(".DatasetV2")
+    assert not checks._not_a_dataset(ns["thing"])
+    with pytest.raises(AssertionError, match="expected a int, got DatasetV2"):
+        checks.check_type("thing", ns["thing"], int)
+    assert not hasattr(ns["thing"], "numpy")  # an AttributeError over there stays one here
+
+
+def test_functions_and_learner_objects_cannot_be_sent_to_the_learner():
+    with pytest.raises(wire.WireError):
+        judged("apply(lambda x: x)", {"apply": lambda f: f(1)})
+
+
+def test_only_allowed_helpers_are_applied_over_there():
+    ask = learner({"x": object()})
+    remote = judge.fetch("x", ask)
+    with pytest.raises(judge.LearnerCodeError, match="may not be applied"):
+        remote.course_remote_apply("os.system")
+
+
+def test_names_read_are_those_the_test_does_not_bind():
+    source = (
+        "import numpy as np\nresult = f(X[:3])\ndef g(a):\n    return a + h\nprint(result, g(1))"
+    )
+    assert judge.names_read(source) == ["f", "print", "X", "h"]  # run() keeps builtins its own
+
+
+def test_requests_are_json_and_name_nothing_of_the_test():
+    sent: list[dict] = []
+    ask = learner({"double": lambda x: 2 * x})
+
+    def spy(request: str) -> str:
+        sent.append(json.loads(request))
+        return ask(request)
+
+    judge.run("hidden = 'secret-expected-value'\nassert double(3) == 6", "t", {}, ask=spy)
+    assert "secret" not in json.dumps(sent)
+    assert [r["op"] for r in sent] == ["get", "call"]
