@@ -171,9 +171,37 @@ def test_check_type_and_hasattr_see_through_proxies():
     assert not hasattr(ns["thing"], "numpy")  # an AttributeError over there stays one here
 
 
-def test_functions_and_learner_objects_cannot_be_sent_to_the_learner():
+def test_the_judges_functions_are_called_back_never_sent(monkeypatch):
+    """A test passes its own function to the learner's code: each call comes back to the judge
+    (here ``input()`` stands in for the grading process's relay)."""
+    seen_by_learner: list[str] = []
+
+    def relay(prompt: str) -> str:  # what judging.Judge does between the two kernels
+        assert prompt.startswith(bridge.CALLBACK_PREFIX)
+        seen_by_learner.append(prompt)
+        call = json.loads(prompt[len(bridge.CALLBACK_PREFIX) :])
+        args = wire.from_data(call["args"])
+        return wire.encode(judge._callbacks[call["id"]](*args))
+
+    monkeypatch.setattr("builtins.input", relay)
+
+    def numerical_gradient(f, x):
+        return np.array([(f(x + e) - f(x - e)) / 2e-4 for e in np.eye(len(x)) * 1e-4])
+
+    ns = judged(
+        "secret = 'hidden-constant'\ngrad = numerical_gradient(lambda v: float(v @ v), np.ones(2))",
+        {"numerical_gradient": numerical_gradient},
+    )
+    assert np.allclose(ns["grad"], [2.0, 2.0])
+    assert len(seen_by_learner) == 4 and "hidden-constant" not in "".join(seen_by_learner)
+    assert "lambda" not in "".join(seen_by_learner)  # the function's code never crossed
+
+
+def test_classes_and_other_objects_cannot_be_sent_to_the_learner():
     with pytest.raises(wire.WireError):
-        judged("apply(lambda x: x)", {"apply": lambda f: f(1)})
+        judged("apply(object())", {"apply": lambda f: f})
+    with pytest.raises(wire.WireError):
+        wire.decode('{"J": 1}')  # the judge never accepts a function from the learner
 
 
 def test_only_allowed_helpers_are_applied_over_there():

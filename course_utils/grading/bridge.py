@@ -27,6 +27,9 @@ from typing import Any
 from course_utils.grading import wire
 
 MIME = "application/x-course-bridge+json"
+CALLBACK_PREFIX = (
+    "course-judge-callback:"  # the prompt of input() when learner code calls the judge
+)
 # Introspection helpers the judge may run on a learner's object, here.
 APPLICABLE = frozenset({"course_utils.checks.dataset_steps"})
 _MISSING = object()
@@ -49,11 +52,31 @@ def _object(h: wire.Handle) -> Any:
     return _objects[h.id]
 
 
+class JudgeFunction:
+    """A function of the judge's (a test's loss function, say), called from the learner's code.
+
+    Each call asks the judge, through the grading process, with ``input()``: the arguments
+    go as data, the result comes back as data. The function's code stays with the judge.
+    """
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        call = {"id": self.number, "args": wire.to_data(list(args), _handle)}
+        call["kwargs"] = wire.to_data(dict(kwargs), _handle)
+        reply = input(CALLBACK_PREFIX + json.dumps(call))
+        return wire.decode(reply, _object)
+
+    def __repr__(self) -> str:
+        return f"<a function of the grader's, number {self.number}>"
+
+
 def _answer(request: dict, namespace: dict) -> Any:
     op = request["op"]
 
     def arg(key: str) -> Any:
-        return wire.from_data(request[key], _object)
+        return wire.from_data(request[key], _object, callback=JudgeFunction)
 
     if op == "get":
         value = namespace.get(request["name"], _MISSING)

@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +38,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from course_utils.grading import bridge, wire
-from course_utils.grading.judge import REQUEST_PREFIX
+from course_utils.grading.judge import ANSWER, CALLBACK, REQUEST_PREFIX
 from course_utils.grading.sandbox import GradingKernelManager, SandboxedKernelManager
 
 METADATA_KEY = "course_grading"
@@ -166,12 +167,14 @@ class Judge:
                 for task in done:
                     name = pending.pop(task)
                     msg = task.result()
-                    pending[asyncio.ensure_future(channels[name](timeout=None))] = name
-                    if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                        continue
-                    if name == "stdin":
+                    ours = msg.get("parent_header", {}).get("msg_id") == msg_id
+                    if ours and name == "stdin":
+                        # before the next stdin read: a callback reads the judge's stdin itself
                         await self._relay(msg, deadline)
-                    elif name == "shell":
+                    pending[asyncio.ensure_future(channels[name](timeout=None))] = name
+                    if not ours or name == "stdin":
+                        continue
+                    if name == "shell":
                         reply = msg
                     elif msg["msg_type"] == "status":
                         idle = msg["content"].get("execution_state") == "idle"
@@ -189,11 +192,11 @@ class Judge:
         """Answer one judge request with what the learner's kernel says (data, or an error)."""
         prompt = msg["content"].get("prompt", "")
         if not prompt.startswith(REQUEST_PREFIX):
-            self.kc.input(wire.error(RuntimeError("the judge asked something unknown")))
+            self.kc.input(ANSWER + wire.error(RuntimeError("the judge asked something unknown")))
             return
         self.requests += 1
         answer = await self.ask_learner(prompt[len(REQUEST_PREFIX) :], deadline)
-        self.kc.input(answer)
+        self.kc.input(ANSWER + answer)
 
     async def ask_learner(self, request: str, deadline: float) -> str:
         """Run the bridge in the learner's kernel; its last answer, or an error as data."""
@@ -205,12 +208,22 @@ class Judge:
                 if isinstance(text, str):
                     answers.append(text)
 
+        async def call_back(msg: dict) -> None:
+            """The learner's code calls one of the judge's functions: the judge runs it."""
+            prompt = msg["content"].get("prompt", "")
+            if not prompt.startswith(bridge.CALLBACK_PREFIX):
+                self.learner.input(wire.error(RuntimeError("input() is not available in grading")))
+                return
+            self.kc.input(CALLBACK + prompt[len(bridge.CALLBACK_PREFIX) :])
+            self.learner.input(await self._callback_result(deadline))
+
         code = f"__import__('course_utils.grading.bridge', fromlist=['serve']).serve({request!r})"
         try:
             await self.learner.execute_interactive(
                 code,
                 store_history=False,
-                allow_stdin=False,
+                allow_stdin=True,
+                stdin_hook=call_back,
                 stop_on_error=False,
                 timeout=max(1.0, deadline - time.monotonic()),
                 output_hook=hook,
@@ -221,6 +234,27 @@ class Judge:
         if not answers:
             return wire.error(RuntimeError("the learner's kernel gave no answer"))
         return answers[-1]
+
+    async def _callback_result(self, deadline: float) -> str:
+        """The judge's next request must carry a callback's result (the learner's kernel is
+        waiting for it, so a request to it now is refused)."""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return wire.error(TimeoutError("the grader's function did not finish in time"))
+            try:
+                msg = await self.kc.get_stdin_msg(timeout=left)
+            except Exception:
+                return wire.error(TimeoutError("the grader's function did not finish in time"))
+            prompt = msg["content"].get("prompt", "")
+            try:
+                request = json.loads(prompt[len(REQUEST_PREFIX) :])
+            except ValueError:
+                request = {}
+            if request.get("op") == "result" and isinstance(request.get("value"), str):
+                return request["value"]
+            busy = RuntimeError("the learner's kernel is busy calling the grader's function")
+            self.kc.input(ANSWER + wire.error(busy))
 
     async def stop(self) -> None:
         if self.kc is not None:

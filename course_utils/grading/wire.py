@@ -36,7 +36,7 @@ MAX_DEPTH = 32  # nesting of lists, tuples and dicts
 INLINE_ARRAY_BYTES = 16 * 1024**2  # larger arrays stay in the learner's kernel, as handles
 # dtype kinds that are plain data: bool, signed, unsigned, float, complex, bytes, str
 _KINDS = frozenset("biufcSU")
-_TAGS = frozenset("TDASHBER")  # tuple, dict, array, scalar, handle, bytes, error, slice
+_TAGS = frozenset("TDASHBERJ")  # tuple, dict, array, scalar, handle, bytes, error, slice, judge fn
 
 
 class WireError(ValueError):
@@ -53,6 +53,15 @@ class Handle:
 
     def __repr__(self) -> str:
         return f"Handle({self.id}, {self.types[:1]}, {self.text!r})"
+
+
+class Callback:
+    """A function of the judge's, passed to the learner's code: only its number crosses."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, id: int) -> None:
+        self.id = id
 
 
 class RemoteError(Exception):
@@ -75,7 +84,9 @@ def _array(value: np.ndarray) -> dict:
     return {"A": [data.dtype.str, list(data.shape), base64.b64encode(data.tobytes()).decode()]}
 
 
-def to_data(value: Any, handle: Callable[[Any], Handle] | None = None, depth: int = 0) -> Any:
+def to_data(
+    value: Any, handle: Callable[[Any], Handle | Callback] | None = None, depth: int = 0
+) -> Any:
     """``value`` as JSON-ready data; other objects become handles (or an error without ``handle``)."""
     if depth > MAX_DEPTH:
         raise WireError(f"data nested more than {MAX_DEPTH} levels deep")
@@ -103,10 +114,12 @@ def to_data(value: Any, handle: Callable[[Any], Handle] | None = None, depth: in
     if handle is None:
         raise WireError(f"a {kind.__name__} is not data")
     h = handle(value)
+    if isinstance(h, Callback):
+        return {"J": int(h.id)}
     return {"H": [h.id, h.types, h.text]}
 
 
-def encode(value: Any, handle: Callable[[Any], Handle] | None = None) -> str:
+def encode(value: Any, handle: Callable[[Any], Handle | Callback] | None = None) -> str:
     """JSON text for ``value`` (see :func:`to_data`)."""
     text = json.dumps(to_data(value, handle), allow_nan=True)
     if len(text) > MAX_BYTES:
@@ -128,22 +141,31 @@ def _decode_array(parts: Any) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
-def from_data(data: Any, handle: Callable[[Handle], Any] | None = None, depth: int = 0) -> Any:
-    """Exact built-in and NumPy values from :func:`to_data`'s form; handles through ``handle``."""
+def from_data(
+    data: Any,
+    handle: Callable[[Handle], Any] | None = None,
+    depth: int = 0,
+    callback: Callable[[int], Any] | None = None,
+) -> Any:
+    """Exact built-in and NumPy values from :func:`to_data`'s form; handles through ``handle``,
+    the judge's functions through ``callback`` (only the learner's side accepts them)."""
     if depth > MAX_DEPTH:
         raise WireError(f"data nested more than {MAX_DEPTH} levels deep")
     kind = type(data)
     if data is None or kind in (bool, int, float, str):
         return data
     if kind is list:
-        return [from_data(item, handle, depth + 1) for item in data]
+        return [from_data(item, handle, depth + 1, callback) for item in data]
     if kind is not dict or len(data) != 1 or next(iter(data)) not in _TAGS:
         raise WireError(f"unexpected {kind.__name__} in the data")
     tag, body = next(iter(data.items()))
     if tag == "T":
-        return tuple(from_data(item, handle, depth + 1) for item in body)
+        return tuple(from_data(item, handle, depth + 1, callback) for item in body)
     if tag == "D":
-        return {from_data(k, handle, depth + 1): from_data(v, handle, depth + 1) for k, v in body}
+        return {
+            from_data(k, handle, depth + 1, callback): from_data(v, handle, depth + 1, callback)
+            for k, v in body
+        }
     if tag == "A":
         return _decode_array(body)
     if tag == "S":
@@ -155,6 +177,10 @@ def from_data(data: Any, handle: Callable[[Handle], Any] | None = None, depth: i
         if len(parts) != 3 or any(p is not None and type(p) is not int for p in parts):
             raise WireError("a slice of anything but whole numbers")
         return slice(*parts)
+    if tag == "J":
+        if callback is None:
+            raise WireError("a judge's function where only data may come")
+        return callback(int(body))
     if tag == "E":
         raise RemoteError(str(body[0])[:200], str(body[1])[:2000])
     h = Handle(int(body[0]), [str(t)[:300] for t in body[1]][:50], str(body[2])[:300])
@@ -163,7 +189,11 @@ def from_data(data: Any, handle: Callable[[Handle], Any] | None = None, depth: i
     return handle(h)
 
 
-def decode(text: str | bytes, handle: Callable[[Handle], Any] | None = None) -> Any:
+def decode(
+    text: str | bytes,
+    handle: Callable[[Handle], Any] | None = None,
+    callback: Callable[[int], Any] | None = None,
+) -> Any:
     """Values from :func:`encode`'s text: exact types, or :class:`WireError`."""
     if len(text) > MAX_BYTES:
         raise WireError(f"{len(text):,} bytes of data, more than the {MAX_BYTES:,} allowed")
@@ -172,7 +202,7 @@ def decode(text: str | bytes, handle: Callable[[Handle], Any] | None = None) -> 
     except (ValueError, RecursionError) as error:
         raise WireError(f"not JSON: {error}") from None
     try:
-        return from_data(data, handle)
+        return from_data(data, handle, callback=callback)
     except (TypeError, ValueError, IndexError, KeyError) as error:
         if isinstance(error, WireError):
             raise
