@@ -51,11 +51,6 @@ def _all_but(*failed):
     return {k: (0.0 if k in failed else v) for k, v in POINTS.items()}
 
 
-def _zero_from(test_cell):
-    """Tampering detected at ``test_cell``: it and every later test get 0."""
-    return _all_but(*ORDER[ORDER.index(test_cell) :])
-
-
 def _as_markdown(nb, gid):
     cell = nb.cells[_cell_index(nb, gid)]
     cell.cell_type = "markdown"
@@ -117,11 +112,11 @@ def scenario_notebooks(solved=None):
         _all_but(WRONG_TESTS),
         None,
     )
-    # monkeypatches course_utils.checks: tampering, every test from then on gets 0
+    # monkeypatches course_utils.checks: the judge runs its own, so only the wrong answer costs
     out["monkeypatches_checks"] = (
         prepend(with_wrong_answer(solved), WRONG_ID, CHEAT),
-        _zero_from(WRONG_TESTS),
-        "course_utils.checks",
+        _all_but(WRONG_TESTS),
+        None,
     )
     # a wrong make_dataset (drops the last, smaller batch), `len` shadowed to hide it
     nb = replace_answer(
@@ -136,15 +131,15 @@ def scenario_notebooks(solved=None):
     )
     out["shadows_len"] = (nb, _all_but("make_dataset_tests"), None)
 
-    # hides its errors by replacing IPython's showtraceback: tampering
+    # hides its errors by replacing IPython's showtraceback: the tests' errors are the judge's
     hide = (
         "from IPython.core.interactiveshell import InteractiveShell\n"
         "InteractiveShell.showtraceback = lambda *a, **k: None\n"
     )
     out["hides_tracebacks"] = (
         prepend(with_wrong_answer(solved), WRONG_ID, hide),
-        _zero_from(WRONG_TESTS),
-        "showtraceback",
+        _all_but(WRONG_TESTS),
+        None,
     )
     # looks for the instructor's notebook and the gradebook: nothing there to find
     steal = (
@@ -303,14 +298,6 @@ def test_feedback_hides_hidden_tests(graded):
             "importlib.reload",
         ):
             assert secret not in html, f"{learner}'s feedback reveals hidden test text {secret!r}"
-
-
-def test_tampering_is_shown_to_the_learner(graded):
-    """The feedback says why a test was not counted."""
-    course = graded[0]
-    course.check(course.generate_feedback(A, "--student", "hides_tracebacks", "--force"))
-    html = (course.root / "feedback" / "hides_tracebacks" / A / f"{A}.html").read_text()
-    assert "GradingIntegrityError" in html and "not counted" in html
 
 
 def test_a_notebook_that_sleeps_is_stopped_by_its_budget(tmp_path):

@@ -36,6 +36,7 @@ from typing import Any
 from course_utils.grading import wire
 
 REQUEST_PREFIX = "course-judge-request:"  # the prompt of every input() the judge sends
+SOURCE_PREFIX = "course-judge-source:"  # the prompt that asks the grading process for a test
 
 
 def _ask_grader(request: str) -> str:
@@ -181,6 +182,15 @@ def names_read(source: str) -> list[str]:
 def fetch(name: str, ask: Callable[[str], str]) -> Any:
     """The learner kernel's value of ``name``: data, or a :class:`Remote`."""
     return _answer(ask, {"op": "get", "name": name})
+
+
+def run_test_cell(grade_id: str, namespace: dict) -> None:
+    """Run the test cell ``grade_id``, its source asked of the grading process.
+
+    The source comes by ``input()``, not in the code the kernel executes: a traceback
+    quotes executed lines, and this way no line of a test is ever quoted.
+    """
+    run(input(SOURCE_PREFIX + grade_id), grade_id, namespace)
 
 
 def run(

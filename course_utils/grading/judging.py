@@ -38,7 +38,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from course_utils.grading import bridge, wire
-from course_utils.grading.judge import ANSWER, CALLBACK, REQUEST_PREFIX
+from course_utils.grading.judge import ANSWER, CALLBACK, REQUEST_PREFIX, SOURCE_PREFIX
 from course_utils.grading.sandbox import GradingKernelManager, SandboxedKernelManager
 
 METADATA_KEY = "course_grading"
@@ -105,6 +105,7 @@ class Judge:
         self.kc: Any = None
         self.requests = 0
         self._setup_id: str | None = None
+        self._source = ""
 
     async def start(self, cwd: str) -> None:
         """Start the kernel and send it the setup cell (its reply is awaited with the first test)."""
@@ -140,9 +141,10 @@ class Judge:
         problem = await self._setup_done(timeout)
         if problem:
             raise RuntimeError(problem)
+        self._source = source  # handed over when the judge asks (see run_test_cell)
         code = (
             "import course_utils.grading.judge as _course_judge\n"
-            f"_course_judge.run({source!r}, {grade_id!r}, get_ipython().user_ns)"
+            f"_course_judge.run_test_cell({grade_id!r}, get_ipython().user_ns)"
         )
         msg_id = self.kc.execute(code, store_history=False, allow_stdin=True)
         outputs: list[NotebookNode] = []
@@ -191,6 +193,9 @@ class Judge:
     async def _relay(self, msg: dict, deadline: float) -> None:
         """Answer one judge request with what the learner's kernel says (data, or an error)."""
         prompt = msg["content"].get("prompt", "")
+        if prompt.startswith(SOURCE_PREFIX):
+            self.kc.input(self._source)
+            return
         if not prompt.startswith(REQUEST_PREFIX):
             self.kc.input(ANSWER + wire.error(RuntimeError("the judge asked something unknown")))
             return
