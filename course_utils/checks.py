@@ -23,6 +23,8 @@ import numpy as np
 
 __all__ = [
     "check_type",
+    "type_name",
+    "is_instance",
     "check_callable",
     "check_shape",
     "check_dtype",
@@ -70,11 +72,34 @@ def _remote_types(value: Any) -> list[str] | None:
     return list(value.course_remote_types)
 
 
+def type_name(value: Any) -> str:
+    """The class name of ``value``, also for an object the grader's judge sees from a distance.
+
+    Example:
+        >>> type_name(3.0)
+        'float'
+    """
+    remote = _remote_types(value)
+    return remote[0].rpartition(".")[2] if remote else type(value).__name__
+
+
+def is_instance(value: Any, expected: type) -> bool:
+    """``isinstance(value, expected)``, also for an object the grader's judge sees from a distance.
+
+    Example:
+        >>> is_instance(True, int)
+        True
+    """
+    remote = _remote_types(value)
+    if remote is None:
+        return isinstance(value, expected)
+    return f"{expected.__module__}.{expected.__qualname__}" in remote
+
+
 def _describe(value: Any) -> str:
     if value is None:
         return "None (did you forget to return or assign the result?)"
-    remote = _remote_types(value)
-    return remote[0].rpartition(".")[2] if remote else type(value).__name__
+    return type_name(value)
 
 
 # --------------------------------------------------------------------------- #
@@ -495,7 +520,7 @@ def check_loss(name: str, loss: Any, expected: str | Sequence[str]) -> None:
 
 def model_layers(model: Any) -> list[Any]:
     """The model's layers without the ``InputLayer`` (Functional models list it)."""
-    return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    return [layer for layer in model.layers if type_name(layer) != "InputLayer"]
 
 
 def _check_model(model: Any) -> list[Any]:
@@ -505,7 +530,7 @@ def _check_model(model: Any) -> list[Any]:
 
 
 def _where(index: int, layer: Any) -> str:
-    return f"layer {index + 1} ({type(layer).__name__})"
+    return f"layer {index + 1} ({type_name(layer)})"
 
 
 def check_layer_types(model: Any, expected: Sequence[str]) -> None:
@@ -515,7 +540,7 @@ def check_layer_types(model: Any, expected: Sequence[str]) -> None:
         >>> check_layer_types(model, ["Flatten", "Dense", "Dense", "Dense"])   # doctest: +SKIP
     """
     layers = _check_model(model)
-    got = [type(layer).__name__ for layer in layers]
+    got = [type_name(layer) for layer in layers]
     if len(got) != len(expected):
         fail(
             f"model: expected {len(expected)} layers {list(expected)}, got {len(got)} layers {got}"
@@ -554,7 +579,7 @@ def activation_name(layer: Any) -> str | None:
     activation = getattr(layer, "activation", None)
     if activation is None:
         return None
-    return getattr(activation, "__name__", type(activation).__name__).lower()
+    return str(getattr(activation, "__name__", type_name(activation))).lower()
 
 
 def check_activations(model: Any, expected: Sequence[str | None]) -> None:

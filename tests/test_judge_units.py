@@ -229,3 +229,52 @@ def test_requests_are_json_and_name_nothing_of_the_test():
     judge.run("hidden = 'secret-expected-value'\nassert double(3) == 6", "t", {}, ask=spy)
     assert "secret" not in json.dumps(sent)
     assert [r["op"] for r in sent] == ["get", "call"]
+
+
+def test_models_of_built_in_layers_arrive_as_models_others_stay_behind():
+    """A Keras model of Keras's own layers crosses as its .keras file, loaded in safe mode;
+    one of the learner's classes stays a proxy, checked through calls."""
+    keras = pytest.importorskip("keras")
+
+    class Mine(keras.Model):  # a learner's class: it cannot load in the judge
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(3, activation="relu")
+
+        def call(self, x):
+            return self.dense(x)
+
+    def sequential():
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu")])
+
+    mine = Mine()
+    mine(np.zeros((1, 4), np.float32))
+    ns = judged(
+        "seq = sequential()\nout = seq(np.ones((2, 4), np.float32))\nm = mine",
+        {"sequential": sequential, "mine": mine},
+    )
+    assert checks.type_name(ns["seq"]) == "Sequential" and isinstance(ns["seq"], keras.Model)
+    checks.check_units(ns["seq"], [3])
+    checks.check_activations(ns["seq"], ["relu"])
+    assert checks.type_name(ns["m"]) == "Mine" and not isinstance(ns["m"], keras.Model)
+    assert checks.is_instance(ns["m"], keras.Model)
+    checks.check_units(ns["m"], [3])  # through the proxy: layers, units, activation names
+    checks.check_activations(ns["m"], ["relu"])
+    assert ns["m"].count_params() == 15
+
+
+def test_weightless_keras_objects_cross_as_configs_and_only_keras_ones_rebuild():
+    keras = pytest.importorskip("keras")
+    ns = judged(
+        "layer, loss = make()",
+        {"make": lambda: (keras.layers.Dense(4, activation="softmax"), keras.losses.Huber())},
+    )
+    assert type(ns["layer"]) is keras.layers.Dense and ns["layer"].units == 4
+    assert checks.loss_name(ns["loss"]) == "huber"
+    for config in (
+        {"module": "os", "class_name": "system", "config": {}},
+        {"module": "keras.layers", "class_name": "Dense", "registered_name": "evil>Dense"},
+        {"class_name": "__lambda__", "config": {"code": "..."}},
+    ):
+        with pytest.raises(judge.LearnerCodeError, match="Keras's own classes"):
+            judge.load_config(wire.KerasConfig(config))

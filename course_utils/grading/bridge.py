@@ -117,8 +117,47 @@ class _AsData:
         self.value = value
 
 
+def _built_in_model(value: Any) -> wire.KerasFile | None:
+    """A Keras model whose every class is Keras's own, as its ``.keras`` file; else None
+    (a model of the learner's classes stays here, behind a handle)."""
+    if not any(name == "keras.src.models.model.Model" for name in wire.type_names(value)):
+        return None
+    try:
+        parts = [value, *value._flatten_layers(include_self=False)]
+        if any(not type(part).__module__.startswith("keras.") for part in parts):
+            return None
+        import os
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="course-model-") as folder:
+            path = os.path.join(folder, "model.keras")
+            value.save(path)
+            with open(path, "rb") as handle:
+                return wire.KerasFile(handle.read())
+    except Exception:  # not built, not savable: it stays a handle
+        return None
+
+
+def _built_in_config(value: Any) -> wire.KerasConfig | None:
+    """A Keras object of Keras's own class with no weights (a fresh layer, a loss, an
+    activation), as its config; else None."""
+    module = type(value).__module__
+    if not module.startswith("keras.") or getattr(value, "weights", None):
+        return None
+    try:
+        import keras
+
+        return wire.KerasConfig(keras.saving.serialize_keras_object(value))
+    except Exception:
+        return None
+
+
 def _plain(value: Any) -> Any:
-    """TensorFlow tensors and Keras variables as NumPy arrays; the rest as it is."""
+    """TensorFlow tensors and Keras variables as NumPy arrays, models of Keras's own layers
+    as ``.keras`` files, weightless Keras objects as configs; the rest as it is."""
+    keras_form = _built_in_model(value) or _built_in_config(value)
+    if keras_form is not None:
+        return keras_form
     numpy = getattr(type(value), "numpy", None)
     module = type(value).__module__
     if numpy is not None and module.startswith(("tensorflow", "keras")):

@@ -68,7 +68,7 @@ class Remote:
                              kwargs=wire.to_data(dict(kwargs), _handle_of))  # fmt: skip
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
+        if name.startswith("__") and name.endswith("__") and name not in _REMOTE_DUNDERS:
             raise AttributeError(name)
         return self._request("attr", name=name)
 
@@ -102,7 +102,79 @@ class Remote:
         raise AttributeError("objects in the learner's kernel are read-only from the judge")
 
 
+_REMOTE_DUNDERS = frozenset({"__name__", "__qualname__"})  # plain strings, asked for
 _callbacks: dict[int, Callable[..., Any]] = {}
+
+
+def load_model(file: wire.KerasFile) -> Any:
+    """A learner's Keras model, loaded here from its ``.keras`` file in Keras's safe mode:
+    built-in layers only, no lambda, none of the learner's code."""
+    import os
+    import tempfile
+
+    import keras
+
+    with tempfile.TemporaryDirectory(prefix="course-model-") as folder:
+        path = os.path.join(folder, "model.keras")
+        with open(path, "wb") as handle:
+            handle.write(file.data)
+        try:
+            return keras.saving.load_model(path, safe_mode=True)
+        except Exception as error:
+            raise LearnerCodeError(
+                "a model that does not load",
+                "the judge loads models from a .keras file with Keras's built-in layers only "
+                f"(safe mode), and this one failed: {type(error).__name__}: {str(error)[:300]}",
+            ) from None
+
+
+def _keras_only(config: Any, depth: int = 0) -> None:
+    """Refuse a config that names anything but Keras's own modules, custom objects or lambdas."""
+    if depth > wire.MAX_DEPTH:
+        raise wire.WireError("a Keras config nested too deep")
+    if isinstance(config, dict):
+        module = config.get("module")
+        if module is not None and not (isinstance(module, str) and module.startswith("keras")):
+            raise wire.WireError(f"a Keras config naming the module {str(module)[:80]!r}")
+        registered = config.get("registered_name")
+        if isinstance(registered, str) and ">" in registered:
+            raise wire.WireError(f"a Keras config naming a custom object {registered[:80]!r}")
+        if config.get("class_name") == "__lambda__":
+            raise wire.WireError("a Keras config holding a lambda")
+        for item in config.values():
+            _keras_only(item, depth + 1)
+    elif isinstance(config, list):
+        for item in config:
+            _keras_only(item, depth + 1)
+
+
+def load_config(config: wire.KerasConfig) -> Any:
+    """A weightless Keras object rebuilt here from its config: Keras's own classes only."""
+    import keras
+
+    try:
+        _keras_only(config.config)
+        return keras.saving.deserialize_keras_object(config.config, safe_mode=True)
+    except Exception as error:
+        raise LearnerCodeError(
+            "a Keras object that does not rebuild",
+            f"the judge rebuilds Keras objects of Keras's own classes only: {str(error)[:300]}",
+        ) from None
+
+
+def _loaded(value: Any) -> Any:
+    """``value`` with every Keras model file and config in it rebuilt here."""
+    if type(value) is wire.KerasFile:
+        return load_model(value)
+    if type(value) is wire.KerasConfig:
+        return load_config(value)
+    if type(value) in (list, tuple):
+        return type(value)(_loaded(item) for item in value)
+    if type(value) is dict:
+        return {key: _loaded(item) for key, item in value.items()}
+    return value
+
+
 ANSWER, CALLBACK = "A:", "C:"  # what the grading process's replies start with
 
 
@@ -142,7 +214,7 @@ def _answer(ask: Callable[[str], str], request: dict) -> Any:
     if reply.startswith(ANSWER):  # from the grading process; in-process tests send bare answers
         reply = reply[len(ANSWER) :]
     try:
-        return wire.decode(reply, lambda h: Remote(h, ask))
+        return _loaded(wire.decode(reply, lambda h: Remote(h, ask)))
     except wire.RemoteError as error:
         kind = LearnerAttributeError if error.name == "AttributeError" else LearnerCodeError
         raise kind(error.name, error.message) from None

@@ -36,7 +36,9 @@ MAX_DEPTH = 32  # nesting of lists, tuples and dicts
 INLINE_ARRAY_BYTES = 16 * 1024**2  # larger arrays stay in the learner's kernel, as handles
 # dtype kinds that are plain data: bool, signed, unsigned, float, complex, bytes, str
 _KINDS = frozenset("biufcSU")
-_TAGS = frozenset("TDASHBERJ")  # tuple, dict, array, scalar, handle, bytes, error, slice, judge fn
+# tuple, dict, array, scalar, handle, bytes, error, slice, judge function, Keras model file,
+# Keras object config
+_TAGS = frozenset("TDASHBERJKX")
 
 
 class WireError(ValueError):
@@ -62,6 +64,26 @@ class Callback:
 
     def __init__(self, id: int) -> None:
         self.id = id
+
+
+class KerasFile:
+    """A Keras model of built-in layers, as the bytes of its ``.keras`` file (a zip of JSON
+    and weights): the judge loads it with ``safe_mode=True``, never the learner's classes."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+class KerasConfig:
+    """A Keras object of Keras's own classes without weights (a fresh layer, a loss), as its
+    serialized config: data the judge rebuilds with Keras's safe deserializer."""
+
+    __slots__ = ("config",)
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
 
 
 class RemoteError(Exception):
@@ -97,6 +119,10 @@ def to_data(
         return float(value)
     if kind is bytes:
         return {"B": base64.b64encode(value).decode()}
+    if kind is KerasFile:
+        return {"K": base64.b64encode(value.data).decode()}
+    if kind is KerasConfig:
+        return {"X": json.loads(json.dumps(value.config))}  # JSON types only
     if kind is slice:
         return {
             "R": [to_data(part, None, depth + 1) for part in (value.start, value.stop, value.step)]
@@ -177,6 +203,10 @@ def from_data(
         if len(parts) != 3 or any(p is not None and type(p) is not int for p in parts):
             raise WireError("a slice of anything but whole numbers")
         return slice(*parts)
+    if tag == "K":
+        return KerasFile(base64.b64decode(str(body), validate=True))
+    if tag == "X":
+        return KerasConfig(body)
     if tag == "J":
         if callback is None:
             raise WireError("a judge's function where only data may come")
