@@ -35,9 +35,16 @@ pytestmark = pytest.mark.slow
 
 ASSIGNMENTS = ["00_fixture", "00_second"]
 POSTGRES = os.environ.get("COURSE_TEST_POSTGRES_URL")  # .ci/run starts a server and sets it
+# A cheat: hides its tracebacks (which changes nothing the judge decides) and looks for the
+# instructor's files in root's home (an attempt the sandbox reports).
 HIDE = (
     "from IPython.core.interactiveshell import InteractiveShell\n"
     "InteractiveShell.showtraceback = lambda *a, **k: None\n"
+    "import os\n"
+    "try:\n"
+    "    open('/root/solutions.ipynb').read()\n"
+    "except OSError:\n"
+    "    pass\n"
 )
 
 if sandbox_problem():
@@ -107,7 +114,8 @@ def test_the_reference_grades_are_what_they_should_be(sequential, sources):
         assert sequential[(assignment, "right")] == full
         assert sequential[(assignment, "wrong")] == {**full, "double_tests": 0.0}
         assert sum(sequential[(assignment, "untouched")].values()) == 0
-        assert sum(sequential[(assignment, "cheat")].values()) == 0  # tampering: 0 from then on
+        # the judge decides: the cheat scores exactly what its wrong answer scores
+        assert sequential[(assignment, "cheat")] == sequential[(assignment, "wrong")]
         assert (assignment, "broken") not in sequential
 
 
