@@ -278,3 +278,26 @@ def test_weightless_keras_objects_cross_as_configs_and_only_keras_ones_rebuild()
     ):
         with pytest.raises(judge.LearnerCodeError, match="Keras's own classes"):
             judge.load_config(wire.KerasConfig(config))
+
+
+def test_the_judges_keras_objects_and_tensors_reach_the_learner_rebuilt():
+    """A test passes its own adapted layer, model and tensors to the learner's code."""
+    keras = pytest.importorskip("keras")
+    tf = pytest.importorskip("tensorflow")
+    data = np.random.default_rng(0).random((40, 3)).astype(np.float32)
+
+    def learner_uses(layer, model, tensor, variable):
+        assert type(layer).__name__ == "Normalization" and type(model).__name__ == "Sequential"
+        assert isinstance(variable, tf.Variable)
+        return np.asarray(model(layer(tensor))), float(tf.reduce_sum(variable))
+
+    ns = {"checks": checks, "np": np, "tf": tf, "keras": keras, "data": data}
+    setup = (
+        "norm = keras.layers.Normalization()\nnorm.adapt(data)\n"
+        "model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])\n"
+        "x = tf.constant(data[:5])\nv = tf.Variable([1.0, 2.0])\n"
+        "out, total = learner_uses(norm, model, x, v)\n"
+        "checks.check_close('model(norm(x))', out, np.asarray(model(norm(x))), atol=1e-5)\n"
+        "checks.check_close('sum of v', total, 3.0)"
+    )
+    judge.run(setup, "t", ns, ask=learner({"learner_uses": learner_uses}))

@@ -72,11 +72,43 @@ class JudgeFunction:
         return f"<a function of the grader's, number {self.number}>"
 
 
+def _incoming(value: Any) -> Any:
+    """The judge's arguments as the learner's code expects them: Keras models and layers,
+    TensorFlow variables (the grader's own objects, rebuilt here)."""
+    kind = type(value)
+    if kind in (list, tuple):
+        return kind(_incoming(item) for item in value)
+    if kind is dict:
+        return {key: _incoming(item) for key, item in value.items()}
+    if kind is wire.Variable:
+        import tensorflow as tf
+
+        return tf.Variable(value.value)
+    if kind is wire.KerasFile:
+        import os
+        import tempfile
+
+        import keras
+
+        with tempfile.TemporaryDirectory(prefix="course-model-") as folder:
+            path = os.path.join(folder, "model.keras")
+            with open(path, "wb") as handle:
+                handle.write(value.data)
+            return keras.saving.load_model(path)
+    if kind is wire.KerasConfig:
+        import keras
+
+        from course_utils.grading.judge import rebuild
+
+        return rebuild(keras.saving.deserialize_keras_object(value.config), value.weights)
+    return value
+
+
 def _answer(request: dict, namespace: dict) -> Any:
     op = request["op"]
 
     def arg(key: str) -> Any:
-        return wire.from_data(request[key], _object, callback=JudgeFunction)
+        return _incoming(wire.from_data(request[key], _object, callback=JudgeFunction))
 
     if op == "get":
         value = namespace.get(request["name"], _MISSING)

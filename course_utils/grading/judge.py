@@ -33,6 +33,8 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
+
 from course_utils.grading import wire
 
 REQUEST_PREFIX = "course-judge-request:"  # the prompt of every input() the judge sends
@@ -64,8 +66,8 @@ class Remote:
         return self._request("apply", fn=function)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._request("call", args=wire.to_data(list(args), _handle_of),
-                             kwargs=wire.to_data(dict(kwargs), _handle_of))  # fmt: skip
+        return self._request("call", args=wire.to_data(_outgoing(list(args)), _handle_of),
+                             kwargs=wire.to_data(_outgoing(dict(kwargs)), _handle_of))  # fmt: skip
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__") and name not in _REMOTE_DUNDERS:
@@ -73,7 +75,7 @@ class Remote:
         return self._request("attr", name=name)
 
     def __getitem__(self, key: Any) -> Any:
-        return self._request("item", key=wire.to_data(key, _handle_of))
+        return self._request("item", key=wire.to_data(_outgoing(key), _handle_of))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         """NumPy gets the whole object as data, in one request (an error if it is not data)."""
@@ -149,17 +151,28 @@ def _keras_only(config: Any, depth: int = 0) -> None:
 
 
 def load_config(config: wire.KerasConfig) -> Any:
-    """A weightless Keras object rebuilt here from its config: Keras's own classes only."""
+    """A Keras object rebuilt here from its config (and weights): Keras's own classes only."""
     import keras
 
     try:
         _keras_only(config.config)
-        return keras.saving.deserialize_keras_object(config.config, safe_mode=True)
+        return rebuild(keras.saving.deserialize_keras_object(config.config, safe_mode=True),
+                       config.weights)  # fmt: skip
     except Exception as error:
         raise LearnerCodeError(
             "a Keras object that does not rebuild",
             f"the judge rebuilds Keras objects of Keras's own classes only: {str(error)[:300]}",
         ) from None
+
+
+def rebuild(instance: Any, weights: list) -> Any:
+    """A deserialized Keras object with its weights set (and derived state updated)."""
+    if weights:
+        instance.set_weights(weights)
+        finalize = getattr(instance, "finalize_state", None)
+        if callable(finalize):
+            finalize()  # Normalization computes its mean and variance from its weights here
+    return instance
 
 
 def _loaded(value: Any) -> Any:
@@ -190,6 +203,45 @@ def _handle_of(value: Any) -> wire.Handle | wire.Callback:
     raise wire.WireError(f"a {type(value).__name__} cannot be sent to the learner's kernel")
 
 
+def _outgoing(value: Any, depth: int = 0) -> Any:
+    """The judge's arguments for the learner's code, as data: tensors as arrays, variables as
+    :class:`wire.Variable`, Keras models as ``.keras`` files, other Keras objects as configs
+    with weights. (Proxies and the judge's functions are handled by :func:`_handle_of`.)"""
+    if depth > wire.MAX_DEPTH or isinstance(value, Remote):
+        return value
+    kind = type(value)
+    if kind in (list, tuple):
+        return kind(_outgoing(item, depth + 1) for item in value)
+    if kind is dict:
+        return {key: _outgoing(item, depth + 1) for key, item in value.items()}
+    module = kind.__module__
+    if module.startswith(("tensorflow", "keras")):
+        names = wire.type_names(value)
+        if any(name.endswith("ResourceVariable") or name.endswith(".Variable") for name in names):
+            return wire.Variable(np.asarray(value))
+        if hasattr(value, "numpy") and not hasattr(value, "get_config"):
+            return np.asarray(value)
+        if "keras.src.models.model.Model" in names:
+            return _model_file(value)
+        if hasattr(value, "get_config"):
+            import keras
+
+            weights = value.get_weights() if hasattr(value, "get_weights") else []
+            return wire.KerasConfig(keras.saving.serialize_keras_object(value), weights)
+    return value
+
+
+def _model_file(model: Any) -> wire.KerasFile:
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="course-model-") as folder:
+        path = os.path.join(folder, "model.keras")
+        model.save(path)
+        with open(path, "rb") as handle:
+            return wire.KerasFile(handle.read())
+
+
 def _call_back(ask: Callable[[str], str], text: str) -> str:
     """Run one of the judge's functions for the learner's code; the next reply, after it."""
     try:
@@ -201,7 +253,7 @@ def _call_back(ask: Callable[[str], str], text: str) -> str:
         kwargs = wire.from_data(call["kwargs"], lambda h: Remote(h, ask))
         if type(args) is not list or type(kwargs) is not dict:
             raise wire.WireError("a call's arguments must be a list and a dict")
-        result = wire.encode(function(*args, **kwargs), _handle_of)
+        result = wire.encode(_outgoing(function(*args, **kwargs)), _handle_of)
     except Exception as exc:  # the learner's code sees the failure as an exception
         result = wire.error(exc)
     return ask(json.dumps({"op": "result", "value": result}))

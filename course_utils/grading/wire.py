@@ -37,8 +37,8 @@ INLINE_ARRAY_BYTES = 16 * 1024**2  # larger arrays stay in the learner's kernel,
 # dtype kinds that are plain data: bool, signed, unsigned, float, complex, bytes, str
 _KINDS = frozenset("biufcSU")
 # tuple, dict, array, scalar, handle, bytes, error, slice, judge function, Keras model file,
-# Keras object config
-_TAGS = frozenset("TDASHBERJKX")
+# Keras object config (and weights), TensorFlow variable
+_TAGS = frozenset("TDASHBERJKXV")
 
 
 class WireError(ValueError):
@@ -77,13 +77,22 @@ class KerasFile:
 
 
 class KerasConfig:
-    """A Keras object of Keras's own classes without weights (a fresh layer, a loss), as its
-    serialized config: data the judge rebuilds with Keras's safe deserializer."""
+    """A Keras object of Keras's own classes (a layer, a loss) as its serialized config and
+    its weights: data rebuilt on the other side with Keras's safe deserializer."""
 
-    __slots__ = ("config",)
+    __slots__ = ("config", "weights")
 
-    def __init__(self, config: Any) -> None:
-        self.config = config
+    def __init__(self, config: Any, weights: list | None = None) -> None:
+        self.config, self.weights = config, weights or []
+
+
+class Variable:
+    """A TensorFlow variable's value (the judge's, passed to the learner's code)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: np.ndarray) -> None:
+        self.value = value
 
 
 class RemoteError(Exception):
@@ -122,7 +131,10 @@ def to_data(
     if kind is KerasFile:
         return {"K": base64.b64encode(value.data).decode()}
     if kind is KerasConfig:
-        return {"X": json.loads(json.dumps(value.config))}  # JSON types only
+        weights = [_array(np.asarray(w))["A"] for w in value.weights]
+        return {"X": [json.loads(json.dumps(value.config)), weights]}  # JSON types only
+    if kind is Variable:
+        return {"V": _array(np.asarray(value.value))["A"]}
     if kind is slice:
         return {
             "R": [to_data(part, None, depth + 1) for part in (value.start, value.stop, value.step)]
@@ -206,7 +218,10 @@ def from_data(
     if tag == "K":
         return KerasFile(base64.b64decode(str(body), validate=True))
     if tag == "X":
-        return KerasConfig(body)
+        config, weights = body
+        return KerasConfig(config, [_decode_array(w) for w in weights])
+    if tag == "V":
+        return Variable(_decode_array(body))
     if tag == "J":
         if callback is None:
             raise WireError("a judge's function where only data may come")
