@@ -5,7 +5,11 @@ On top of it, it:
 
 - starts the kernel in the sandbox (:mod:`course_utils.grading.sandbox`), or refuses
   with a clear message where there is none (``COURSE_GRADING_SANDBOX=off`` opts out);
-- runs every graded test cell through the guard line
+- for a notebook whose source asks for the judge (:mod:`course_utils.grading.judging`),
+  runs every graded test cell in the judge's kernel, which never runs learner code:
+  nothing below about guards, probes and tokens applies to those cells, and nothing the
+  learner's kernel reports changes a grade (it is recorded as an incident only);
+- for the other notebooks, runs every graded test cell through the guard line
   (:func:`course_utils.grading.integrity.guard_line`) and puts its source back
   afterwards, tracebacks cleaned of the guard (they would quote hidden tests);
 - sends a *probe* right after every test cell: a check that must fail, with a
