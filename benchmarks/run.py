@@ -103,6 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only time the judge against in-kernel tests, and redraw the tables",
     )
+    parser.add_argument(
+        "--judge-learners",
+        type=int,
+        default=3,
+        help="reference learners per mode in the judge timing",
+    )
     args = parser.parse_args(argv)
 
     previous = {}
@@ -117,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         if not previous:
             parser.error(f"--judge-only: no {args.out / 'results.json'} to add to")
         print("  autograding the judged notebooks with the judge and without ...", flush=True)
-        previous["judge"] = time_judge([p.parent.name for p in notebooks()], REPO / "solutions")
+        previous["judge"] = time_judge(
+            [p.parent.name for p in notebooks()], REPO / "solutions", args.judge_learners
+        )
         print(write(previous, args.out, readme=True))
         return 0
     if args.merge and previous.get("profile") not in (None, args.profile):
@@ -161,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         report["class"] = previous["class"]
     if not args.skip_grading:
         print("  autograding the judged notebooks with the judge and without ...", flush=True)
-        report["judge"] = time_judge([p.parent.name for p in notebooks()], REPO / "solutions")
+        report["judge"] = time_judge(
+            [p.parent.name for p in notebooks()], REPO / "solutions", args.judge_learners
+        )
     elif previous.get("judge"):
         report["judge"] = previous["judge"]
     table = write(report, args.out, readme=True)
