@@ -551,13 +551,38 @@ def test_formgrader_autograde_button_uses_the_sandbox(tmp_path):
     assert any(i.student == "thief" for i in incidents(course.root, A))
 
 
-def test_what_a_sandboxed_kernel_can_see_and_do(tmp_path, monkeypatch):
-    """One grading kernel, started directly: the sandbox from the inside."""
+def _run_in_a_sandboxed_kernel(code: str, folder: Path, protected: Path, timeout: int = 120):
+    """Run ``code`` in one grading kernel started directly: what it printed (as JSON) and the
+    names in the grader's runtime folder just before the kernel ends."""
     import asyncio
     import json as json_module
 
     from course_utils.grading.sandbox import SandboxedKernelManager
 
+    async def inside() -> tuple[dict, list[str]]:
+        km = SandboxedKernelManager(kernel_name="python3", protected=(str(protected),))
+        await km.start_kernel(cwd=str(folder))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=120)
+            out: list[str] = []
+            await kc.execute_interactive(
+                code,
+                timeout=timeout,
+                output_hook=lambda m: out.append(m["content"].get("text", "")),
+            )
+            on_disk = sorted(p.name for p in km.runtime.iterdir())
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+        return json_module.loads("".join(out)), on_disk
+
+    return asyncio.run(inside())
+
+
+def test_what_a_sandboxed_kernel_can_see_and_do(tmp_path, monkeypatch):
+    """One grading kernel, started directly: the sandbox from the inside."""
     course = tmp_path / "course"
     folder = course / "autograded" / "ana" / A
     folder.mkdir(parents=True)
@@ -587,25 +612,7 @@ except OSError as error:
 print(json.dumps(seen))
 """
 
-    async def inside() -> dict:
-        km = SandboxedKernelManager(kernel_name="python3", protected=(str(course),))
-        await km.start_kernel(cwd=str(folder))
-        kc = km.client()
-        kc.start_channels()
-        try:
-            await kc.wait_for_ready(timeout=120)
-            out: list[str] = []
-            await kc.execute_interactive(
-                probe,
-                timeout=120,
-                output_hook=lambda m: out.append(m["content"].get("text", "")),
-            )
-        finally:
-            kc.stop_channels()
-            await km.shutdown_kernel(now=True)
-        return json_module.loads("".join(out))
-
-    seen = asyncio.run(inside())
+    seen, _ = _run_in_a_sandboxed_kernel(probe, folder, course)
     left = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
@@ -642,16 +649,12 @@ def test_a_fork_bomb_is_capped(graded):
 def test_every_writable_place_is_bounded(tmp_path):
     """A kernel writes until refused in every place it can reach: each refuses at its budget,
     and nothing reaches the grading machine's disk (the socket folder lives in the sandbox)."""
-    import asyncio
-    import json as json_module
-
     from course_utils.grading.sandbox import (
         HOME,
         RUNTIME,
         RUNTIME_SIZE,
         SHM_SIZE,
         TMPFS_SIZE,
-        SandboxedKernelManager,
         python_roots,
     )
 
@@ -699,24 +702,7 @@ for name, place in {places!r}.items():
 print(json.dumps(written))
 """
 
-    async def inside() -> tuple[dict, list[str]]:
-        km = SandboxedKernelManager(kernel_name="python3", protected=(str(tmp_path),))
-        await km.start_kernel(cwd=str(folder))
-        kc = km.client()
-        kc.start_channels()
-        try:
-            await kc.wait_for_ready(timeout=120)
-            out: list[str] = []
-            await kc.execute_interactive(
-                fill, timeout=300, output_hook=lambda m: out.append(m["content"].get("text", ""))
-            )
-            on_disk = sorted(p.name for p in km.runtime.iterdir())
-        finally:
-            kc.stop_channels()
-            await km.shutdown_kernel(now=True)
-        return json_module.loads("".join(out)), on_disk
-
-    written, on_disk = asyncio.run(inside())
+    written, on_disk = _run_in_a_sandboxed_kernel(fill, folder, tmp_path, timeout=300)
     budgets = {
         "home": TMPFS_SIZE,
         "work": TMPFS_SIZE,
