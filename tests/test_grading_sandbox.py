@@ -494,6 +494,27 @@ def test_without_the_judge_the_guards_still_catch_tampering(tmp_path):
     assert "GradingIntegrityError" in html and "not counted" in html
 
 
+def test_a_judge_that_cannot_set_up_grades_nobody(tmp_path):
+    """The judge's setup cell failing is the grader's problem: "Not graded", never a zero."""
+    import nbformat
+
+    sources = tmp_path / "sources"
+    shutil.copytree(FIXTURES / A, sources / A)
+    source = sources / A / f"{A}.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    setup = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    # passes in the learner's kernel (it has the learner's files), fails in the judge's (none)
+    setup.source += "\nimport os\nassert os.listdir(), 'no files here'"
+    nbformat.write(nb, source)
+    course = Course(tmp_path / "course", [A], sources=sources)
+    folder = course.submit("learner", A, course.solved(A)).parent
+    (folder / "notes.txt").write_text("the learner's own file")
+    result = course.autograde(A)
+    log = result.stdout + result.stderr
+    assert "Not graded: learner 'learner'" in log and "setup cell failed" in log, log[-3000:]
+    assert not (course.root / "autograded" / "learner" / A).exists()
+
+
 def test_honest_learners_have_no_incidents(graded):
     course = graded[0]
     flagged = {i.student for i in incidents(course.root, A)}

@@ -46,7 +46,8 @@ from traitlets import Bool, Integer
 
 from course_utils.grading import integrity, monitor
 from course_utils.grading.cells import grade_id, is_answer_cell, is_test_cell
-from course_utils.grading.judging import Judge, judged, setup_source
+from course_utils.grading.judging import Judge, JudgeSetupError, judged, setup_source
+from course_utils.grading.preprocessors import GradingEnvironmentError
 from course_utils.grading.sandbox import (
     UNSANDBOXED_WARNING,
     GradingKernelManager,
@@ -256,6 +257,14 @@ class GradingExecute(Execute):
         began = time.perf_counter()
         try:
             cell.outputs = run_sync(self.judge.run_test)(cell.source, name, float(timeout))
+        except JudgeSetupError as problem:  # the grader's own code: never the learner's zero
+            info = self.resources.get("nbgrader", {})
+            raise GradingEnvironmentError(
+                f"Not graded: learner {info.get('student', '?')!r}, notebook "
+                f"{info.get('notebook', '?')!r}: {problem}. This is not the learner's fault and "
+                "no grade was recorded; fix the course's setup cell or the grading machine, "
+                "then run nbgrader autograde again."
+            ) from None
         except (RuntimeError, TimeoutError) as problem:
             cell.outputs = [error_output(JUDGE_ERROR, f"not graded by the judge: {problem}")]
             self._incident(index, STOPPED, "judge", str(problem))

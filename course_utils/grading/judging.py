@@ -43,6 +43,11 @@ from course_utils.grading.sandbox import GradingKernelManager, SandboxedKernelMa
 
 METADATA_KEY = "course_grading"
 SETUP_ID = "setup"
+SETUP_TIMEOUT = 300  # seconds the judge's setup cell may take (it imports TensorFlow)
+
+
+class JudgeSetupError(RuntimeError):
+    """The judge could not run the notebook's setup cell: the grader's problem, not a learner's."""
 
 
 def judged(source_notebook: Any) -> bool:
@@ -138,9 +143,9 @@ class Judge:
 
     async def run_test(self, source: str, grade_id: str, timeout: float) -> list[NotebookNode]:
         """The outputs of one test cell run by the judge (an error output if it failed)."""
-        problem = await self._setup_done(timeout)
+        problem = await self._setup_done(max(timeout, SETUP_TIMEOUT))
         if problem:
-            raise RuntimeError(problem)
+            raise JudgeSetupError(problem)
         self._source = source  # handed over when the judge asks (see run_test_cell)
         code = (
             "import course_utils.grading.judge as _course_judge\n"
