@@ -23,8 +23,6 @@ import numpy as np
 
 __all__ = [
     "check_type",
-    "type_name",
-    "is_instance",
     "check_callable",
     "check_shape",
     "check_dtype",
