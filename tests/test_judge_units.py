@@ -273,6 +273,7 @@ def test_weightless_keras_objects_cross_as_configs_and_only_keras_ones_rebuild()
     assert checks.loss_name(ns["loss"]) == "huber"
     for config in (
         {"module": "os", "class_name": "system", "config": {}},
+        {"module": "keras_lookalike", "class_name": "Dense", "config": {}},
         {"module": "keras.layers", "class_name": "Dense", "registered_name": "evil>Dense"},
         {"class_name": "__lambda__", "config": {"code": "..."}},
     ):

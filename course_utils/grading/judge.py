@@ -79,8 +79,6 @@ class Remote:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         """NumPy gets the whole object as data, in one request (an error if it is not data)."""
-        import numpy as np
-
         return np.asarray(self._request("data"), dtype=dtype)
 
     def __len__(self) -> int:
@@ -136,7 +134,9 @@ def _keras_only(config: Any, depth: int = 0) -> None:
         raise wire.WireError("a Keras config nested too deep")
     if isinstance(config, dict):
         module = config.get("module")
-        if module is not None and not (isinstance(module, str) and module.startswith("keras")):
+        if module is not None and not (
+            isinstance(module, str) and (module == "keras" or module.startswith("keras."))
+        ):
             raise wire.WireError(f"a Keras config naming the module {str(module)[:80]!r}")
         registered = config.get("registered_name")
         if isinstance(registered, str) and ">" in registered:
