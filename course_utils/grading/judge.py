@@ -268,8 +268,7 @@ def _answer(ask: Callable[[str], str], request: dict) -> Any:
     try:
         return _loaded(wire.decode(reply, lambda h: Remote(h, ask)))
     except wire.RemoteError as error:
-        kind = LearnerAttributeError if error.name == "AttributeError" else LearnerCodeError
-        raise kind(error.name, error.message) from None
+        raise learner_exception(error.name)(error.name, error.message) from None
 
 
 class LearnerCodeError(Exception):
@@ -279,8 +278,20 @@ class LearnerCodeError(Exception):
         super().__init__(f"your code raised {name}: {message}")
 
 
-class LearnerAttributeError(LearnerCodeError, AttributeError):
-    """A missing attribute over there (so ``hasattr`` and ``getattr`` defaults work here)."""
+_learner_exceptions: dict[str, type] = {}
+
+
+def learner_exception(name: str) -> type:
+    """A :class:`LearnerCodeError` named as the learner's exception was (``NotImplementedError``
+    in the feedback, as in the learner's own kernel); an ``AttributeError`` stays one here too,
+    so ``hasattr`` and ``getattr`` defaults work on proxies."""
+    name = name if name.isidentifier() else "LearnerCodeError"
+    if name not in _learner_exceptions:
+        bases = (
+            (LearnerCodeError, AttributeError) if name == "AttributeError" else (LearnerCodeError,)
+        )
+        _learner_exceptions[name] = type(name, bases, {"__module__": "learner"})
+    return _learner_exceptions[name]
 
 
 def names_read(source: str) -> list[str]:
