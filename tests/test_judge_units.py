@@ -302,3 +302,37 @@ def test_the_judges_keras_objects_and_tensors_reach_the_learner_rebuilt():
         "checks.check_close('sum of v', total, 3.0)"
     )
     judge.run(setup, "t", ns, ask=learner({"learner_uses": learner_uses}))
+
+
+def test_a_model_file_with_a_lambda_is_refused():
+    """A learner's .keras file that carries code (a Lambda layer) does not load in the judge."""
+    keras = pytest.importorskip("keras")
+    import os
+    import tempfile
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda x: x * 0 + 1)])
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "m.keras")
+        model.save(path)
+        with open(path, "rb") as handle:
+            data = handle.read()
+    with pytest.raises(judge.LearnerCodeError, match="safe mode"):
+        judge.load_model(wire.KerasFile(data))
+
+
+def test_callbacks_with_unknown_numbers_or_garbage_give_errors_not_functions():
+    """What the learner's kernel sends as a callback is data: a wrong number or garbage
+    comes back as an error for the learner's code, and nothing else runs."""
+    judge._callbacks[1] = lambda x: x
+    sent: list[str] = []
+
+    def ask(request: str) -> str:
+        sent.append(request)
+        return judge.ANSWER + "0"
+
+    for text in ('{"id": 999, "args": [], "kwargs": {"D": []}}', "not json", '{"id": 1}'):
+        assert judge._call_back(ask, text) == judge.ANSWER + "0"  # the next reply, as sent
+        result = json.loads(sent[-1])
+        assert result["op"] == "result"
+        with pytest.raises(wire.RemoteError):
+            wire.decode(result["value"])
