@@ -94,6 +94,42 @@ def is_instance(value: Any, expected: type) -> bool:
     return f"{expected.__module__}.{expected.__qualname__}" in remote
 
 
+def _judge() -> Any:
+    """The grader's judge module, when this process is the judge running a test; else None."""
+    import sys
+
+    judge = sys.modules.get("course_utils.grading.judge")
+    return judge if judge is not None and judge.judging() else None
+
+
+def in_your_kernel(value: Any) -> Any:
+    """``value`` where your code runs: in your own notebook, ``value`` itself.
+
+    At grading time, tests run in a separate process from your code, so nothing in your
+    notebook can change a grade. A test that gives your function a model to train (or
+    a dataset, or asks about a file your code wrote) wraps it in ``in_your_kernel``:
+    your code then gets a copy on its side, and a path means your file.
+
+    Example:
+        >>> in_your_kernel([1, 2])
+        [1, 2]
+    """
+    judge = _judge()
+    return value if judge is None else judge.lend(value)
+
+
+def from_your_kernel(value: Any) -> Any:
+    """The object your code changed (a model it trained), for the test to check: in your
+    own notebook, ``value`` itself; at grading time, a copy made from its weights.
+
+    Example:
+        >>> from_your_kernel("model")
+        'model'
+    """
+    judge = _judge()
+    return value if judge is None else judge.take_back(value)
+
+
 def _describe(value: Any) -> str:
     if value is None:
         return "None (did you forget to return or assign the result?)"

@@ -572,9 +572,12 @@ def test_formgrader_autograde_button_uses_the_sandbox(tmp_path):
     assert any(i.student == "thief" for i in incidents(course.root, A))
 
 
-def _run_in_a_sandboxed_kernel(code: str, folder: Path, protected: Path, timeout: int = 120):
+def _run_in_a_sandboxed_kernel(
+    code: str, folder: Path, protected: Path, timeout: int = 120, while_alive=None
+):
     """Run ``code`` in one grading kernel started directly: what it printed (as JSON) and the
-    names in the grader's runtime folder just before the kernel ends."""
+    names in the grader's runtime folder just before the kernel ends (or, with
+    ``while_alive``, what that function returned when called with the kernel's manager)."""
     import asyncio
     import json as json_module
 
@@ -594,6 +597,8 @@ def _run_in_a_sandboxed_kernel(code: str, folder: Path, protected: Path, timeout
                 output_hook=lambda m: out.append(m["content"].get("text", "")),
             )
             on_disk = sorted(p.name for p in km.runtime.iterdir())
+            if while_alive is not None:
+                on_disk = while_alive(km)
         finally:
             kc.stop_channels()
             await km.shutdown_kernel(now=True)
@@ -735,3 +740,50 @@ print(json.dumps(written))
         assert total <= budgets.get(name, 0), f"{name}: wrote {total:,} bytes ({written})"
     assert written["home"] > TMPFS_SIZE // 2 and written["shm"] > SHM_SIZE // 2, written  # it tried
     assert on_disk == ["kernel.json"], on_disk  # the grader's own file, nothing of the kernel's
+
+
+def test_the_judge_sees_the_learners_files_and_never_follows_their_links(tmp_path):
+    """What a test asks about a learner's file is read from outside the sandbox, through
+    ``/proc/<pid>/root``, one folder at a time: a link the learner made to a path of the
+    grading machine leads nowhere, although the kernel itself could never open it."""
+    from course_utils.grading.judging import learner_file
+
+    course = tmp_path / "course"
+    folder = course / "autograded" / "ana" / A
+    folder.mkdir(parents=True)
+    secret = course / "solutions.txt"
+    secret.write_text("the hidden tests")
+    code = f"""
+import json, os
+os.makedirs("/tmp/runs/run_1")
+open("/tmp/runs/run_1/log.txt", "w").write("epoch 1")
+os.symlink({str(course)!r}, "/tmp/escape")
+os.symlink({str(secret)!r}, "/tmp/runs/secret")
+print(json.dumps({{"sees the course": os.path.exists({str(secret)!r})}}))
+"""
+
+    def look(km):
+        root = km.files_root()
+        assert root.startswith("/proc/") and root.endswith("/root")
+        # the attack is real: the operating system would follow these links on the grader's side
+        followed = (Path(root) / "tmp" / "escape" / "solutions.txt").read_text()
+        seen = {"followed": followed, "runs": learner_file(root, "list", "/tmp/runs")}
+        seen["log"] = learner_file(root, "read", "/tmp/runs/run_1/log.txt")
+        for name, (what, path) in {
+            "through": ("read", "/tmp/escape/solutions.txt"),
+            "link": ("read", "/tmp/runs/secret"),
+            "listed": ("list", "/tmp/escape"),
+        }.items():
+            try:
+                seen[name] = learner_file(root, what, path)
+            except OSError as error:
+                seen[name] = type(error).__name__
+        return seen
+
+    printed, seen = _run_in_a_sandboxed_kernel(code, folder, course, while_alive=look)
+    assert printed == {"sees the course": False}
+    assert seen["followed"] == "the hidden tests"
+    assert seen["runs"] == ["run_1", "secret"] and seen["log"] == b"epoch 1"
+    assert seen["through"] == "NotADirectoryError"
+    assert seen["link"] == "OSError"  # ELOOP: the link itself is not opened
+    assert seen["listed"] == "NotADirectoryError"

@@ -336,3 +336,126 @@ def test_callbacks_with_unknown_numbers_or_garbage_give_errors_not_functions():
         assert result["op"] == "result"
         with pytest.raises(wire.RemoteError):
             wire.decode(result["value"])
+
+
+# --------------------------------------------------------------------------- files, lending
+
+
+def learner_and_files(namespace: dict, root: str = "/"):
+    """``ask`` as the grading process answers it: file questions from outside, the rest by
+    the learner's kernel."""
+    from course_utils.grading import judging
+
+    ask_learner = learner(namespace)
+
+    def ask(request: str) -> str:
+        if request.startswith(f'{{"op": "{judge.FILES}"'):
+            return judging.answer_file_question(root, request)
+        return ask_learner(request)
+
+    return ask
+
+
+def test_paths_cross_as_text_and_the_judge_looks_at_the_files_itself(tmp_path):
+    from pathlib import Path, PosixPath
+
+    class Lying(PosixPath):
+        def is_dir(self):
+            return True
+
+        def exists(self):
+            return True
+
+    (tmp_path / "made").mkdir()
+    (tmp_path / "made" / "inside.txt").write_text("hello")
+    namespace = {
+        "make_honest": lambda root: Path(root) / "made",
+        "make_lying": lambda root: Lying(root) / "never-made",
+    }
+    test = (
+        "p = make_honest(root)\n"
+        "checks.check_type('p', p, Path)\n"
+        "checks.check_equal('p is a folder', p.is_dir(), True)\n"
+        "checks.check_equal('names', [q.name for q in p.iterdir()], ['inside.txt'])\n"
+        "checks.check_equal('text', (p / 'inside.txt').read_text(), 'hello')\n"
+        "checks.check_equal('parent', p.parent.resolve(), Path(root).resolve())\n"
+        "q = make_lying(root)\n"
+        "lie = (q.exists(), q.is_dir())\n"
+    )
+    ns: dict = {"checks": checks, "Path": Path, "root": str(tmp_path)}
+    judge.run(test, "t_tests", ns, ask=learner_and_files(namespace))
+    assert type(ns["q"]) is judge.LearnerPath and ns["lie"] == (False, False)
+    with pytest.raises(PermissionError):
+        ns["p"].joinpath("new").mkdir()  # a test cannot change the learner's files
+    with pytest.raises(PermissionError):
+        (ns["p"] / "inside.txt").write_text("changed")
+    assert (tmp_path / "made" / "inside.txt").read_text() == "hello"
+
+
+def test_the_grading_process_never_follows_a_learners_link(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from course_utils.grading import judging
+
+    root = tmp_path / "sandbox"
+    (root / "tmp").mkdir(parents=True)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the solutions")
+    (root / "tmp" / "to-secret").symlink_to(secret)
+    (root / "tmp" / "to-outside").symlink_to(tmp_path)
+    os.mkfifo(root / "tmp" / "fifo")
+    (root / "tmp" / "big").write_bytes(b"x" * 100)
+    for what, path, error in [
+        ("read", "/tmp/to-secret", errno.ELOOP),  # the link itself is not opened
+        ("stat", "/tmp/to-outside/secret.txt", errno.ENOTDIR),  # nor walked through
+        ("list", "/tmp/to-outside", errno.ENOTDIR),
+        ("read", "/tmp/../../secret.txt", errno.ENOENT),  # ".." stops at the sandbox's /
+        ("stat", "tmp/big", errno.ENOENT),  # relative paths are refused
+        ("read", "/tmp/fifo", errno.EISDIR),  # not a file: refused, without blocking
+    ]:
+        with pytest.raises(OSError) as raised:
+            judging.learner_file(str(root), what, path)
+        assert raised.value.errno == error, (what, path, raised.value)
+    seen = judging.learner_file(str(root), "stat", "/tmp/to-secret")
+    assert seen["size"] == len(str(secret))  # the link's own size, not the file's
+    monkeypatch.setattr(judging, "MAX_READ", 10)
+    with pytest.raises(OSError, match="larger than"):
+        judging.learner_file(str(root), "read", "/tmp/big")
+    with pytest.raises(wire.RemoteError):  # only stat, list and read are answered
+        wire.decode(judging.answer_file_question(str(root), '{"op": "files", "what": "rm"}'))
+
+
+def test_lent_models_and_datasets_are_used_over_there_and_taken_back():
+    import keras
+    import tensorflow as tf
+
+    def train(model, dataset):
+        model.fit(dataset, epochs=1, verbose=0)
+        return [int(x.shape[0]) for x, _ in dataset]
+
+    namespace = {"train": train, "make_variable": lambda: tf.Variable([1.0, 2.0])}
+    test = (
+        "keras.utils.set_random_seed(1)\n"
+        "model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(1)])\n"
+        "model.compile(loss='mse', optimizer=keras.optimizers.SGD(0.1))\n"
+        "before = model.get_weights()[0].copy()\n"
+        "x, y = np.ones((10, 3), 'float32'), np.zeros((10, 1), 'float32')\n"
+        "data = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)\n"
+        "lent = checks.in_your_kernel(model)\n"
+        "sizes = train(lent, checks.in_your_kernel(data))\n"
+        "back = checks.from_your_kernel(lent)\n"
+        "variable = make_variable()\n"
+    )
+    ns: dict = {"checks": checks, "np": np, "keras": keras, "tf": tf}
+    judge.run(test, "t_tests", ns, ask=learner_and_files(namespace))
+    assert isinstance(ns["lent"], judge.Remote)
+    assert ns["sizes"] == [4, 4, 2]  # the same batches, in order
+    assert np.array_equal(ns["model"].get_weights()[0], ns["before"])  # the judge's: untouched
+    assert not np.allclose(ns["back"].get_weights()[0], ns["before"])  # trained over there
+    assert isinstance(ns["variable"], tf.Variable)
+    assert ns["variable"].numpy().tolist() == [1.0, 2.0]
+    # in the learner's own kernel (no judge running a test) both are the value itself
+    judge._asking = None
+    assert checks.in_your_kernel(ns["model"]) is ns["model"]
+    assert checks.from_your_kernel(ns["model"]) is ns["model"]

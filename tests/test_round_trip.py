@@ -8,7 +8,10 @@
 - learner C gets one exercise wrong: loses exactly that exercise's points;
 - learner D submits the reference solutions of the smallest notebook, and the
   instructor grades one written answer by hand, as the Formgrader does: the export and
-  the feedback show that grade and its comment.
+  the feedback show that grade and its comment;
+- learner E makes mistakes learners make in exercises whose tests reach the learner's
+  kernel in other ways than calls (a folder it should have made, a model its code
+  trains, a callback in a fit): each mistake costs exactly its exercise.
 
 A and B go through every notebook (the course's one full round trip); C and D use the
 smallest notebook.
@@ -32,6 +35,7 @@ from helpers import (
     Course,
     grade_id,
     points_of,
+    replace_answer,
     with_wrong_answer,
 )
 
@@ -40,6 +44,42 @@ pytestmark = pytest.mark.slow
 # What the instructor gives learner D's first written answer of the smallest notebook.
 MANUAL_SCORE = 0.5
 MANUAL_COMMENT = "Right idea; say which statistics leak."
+
+
+# assignment -> answer cell -> (the mistake, what the feedback then says)
+MISTAKES = {
+    "04_normalization_callbacks": {
+        "make_run_dir": (
+            lambda source: source.replace(
+                "    candidate.mkdir()\n", ""
+            ),  # the folder is never made
+            "exists and is a folder: expected True, got False",
+        ),
+        "learning_rate_recorder": (
+            lambda source: source.replace(  # the list is not emptied when a new fit begins
+                "def on_train_begin(self, logs=None):\n        self.learning_rates = []",
+                "def on_train_begin(self, logs=None):\n        pass",
+            ),
+            "after reusing the recorder for a 2-epoch fit: expected 2, got 6",
+        ),
+    },
+    "09_gradient_tape": {
+        "fit_custom": (
+            lambda source: source.replace("model(images, training=True)", "model(images)"),
+            "(call the model with training=True in the training step)",
+        ),
+        "train_mlp": (
+            lambda source: source.replace("        mean_loss.reset_state()\n", ""),
+            "(reset the Mean metric at the start of every epoch)",
+        ),
+    },
+}
+
+
+def with_mistakes(notebook, assignment: str):
+    for answer, (mistake, _) in MISTAKES[assignment].items():
+        notebook = replace_answer(notebook, answer, mistake)
+    return notebook
 
 
 def written_points_of(assignment: str) -> dict[str, float]:
@@ -67,6 +107,8 @@ def course(tmp_path_factory):
         course.submit("learner_b", assignment)  # the untouched release
     course.submit("learner_c", SMALLEST, with_wrong_answer(course.solved(SMALLEST)))
     course.submit("learner_d", SMALLEST, course.solved(SMALLEST))
+    for assignment in MISTAKES:
+        course.submit("learner_e", assignment, with_mistakes(course.solved(assignment), assignment))
     for assignment in ASSIGNMENTS:
         course.check(course.autograde(assignment))
     return course
@@ -157,6 +199,19 @@ def test_one_wrong_answer_loses_exactly_its_points(course):
     )
     errors = [o for o in cell.outputs if o.output_type == "error"]
     assert errors and "expected 196, got 195" in errors[0].evalue
+
+
+@pytest.mark.parametrize("assignment", sorted(MISTAKES))
+def test_each_mistake_costs_exactly_its_exercise(course, assignment):
+    points = points_of(assignment)
+    scores = course.test_scores("learner_e", assignment)
+    wrong = {f"{answer}_tests" for answer in MISTAKES[assignment]}
+    assert scores == {k: 0.0 if k in wrong else v for k, v in points.items()}
+    autograded = course.autograded_notebook("learner_e", assignment)
+    for answer, (_, message) in MISTAKES[assignment].items():
+        cell = next(c for c in autograded.cells if grade_id(c) == f"{answer}_tests")
+        errors = [o.evalue for o in cell.outputs if o.output_type == "error"]
+        assert errors and message in errors[0], (answer, errors)
 
 
 def test_export_csv_has_the_numbers(course):

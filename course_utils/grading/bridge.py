@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from course_utils.grading import wire
@@ -84,6 +85,8 @@ def _incoming(value: Any) -> Any:
         import tensorflow as tf
 
         return tf.Variable(value.value)
+    if kind is PurePosixPath:
+        return Path(value)
     if kind is wire.KerasFile:
         import os
         import tempfile
@@ -115,6 +118,9 @@ def _answer(request: dict, namespace: dict) -> Any:
         if value is _MISSING:
             raise NameError(f"name '{request['name']}' is not defined")
         return value
+    if op == "keep":
+        value = arg("value")
+        return _AsHandle(_dataset(value) if request.get("dataset") else value)
     target = _object(wire.Handle(int(request["h"]), [], ""))
     if op == "call":
         return target(*arg("args"), **arg("kwargs"))
@@ -140,6 +146,31 @@ def _answer(request: dict, namespace: dict) -> Any:
         module, _, function = name.rpartition(".")
         return getattr(importlib.import_module(module), function)(target)
     raise ValueError(f"unknown request {op!r}")
+
+
+def _dataset(batches: Any) -> Any:
+    """A ``tf.data.Dataset`` of the judge's batches (tuples of arrays, all of one size but
+    the last), in their order."""
+    import numpy as np
+    import tensorflow as tf
+
+    if type(batches) is not list or not batches:
+        raise ValueError("a dataset is sent as a non-empty list of batches")
+    first = batches[0]
+    sizes = [len(batch[0]) if type(batch) is tuple else len(batch) for batch in batches]
+    if any(size != sizes[0] for size in sizes[:-1]) or sizes[-1] > sizes[0]:
+        raise ValueError("a dataset's batches must all have one size (the last may be smaller)")
+    if type(first) is tuple:
+        columns = tuple(np.concatenate([batch[i] for batch in batches]) for i in range(len(first)))
+        return tf.data.Dataset.from_tensor_slices(columns).batch(sizes[0])
+    return tf.data.Dataset.from_tensor_slices(np.concatenate(batches)).batch(sizes[0])
+
+
+class _AsHandle:
+    """A value the judge wants kept here, behind a handle (a model it lends the learner's code)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
 
 class _AsData:
@@ -185,15 +216,22 @@ def _built_in_config(value: Any) -> wire.KerasConfig | None:
 
 
 def _plain(value: Any) -> Any:
-    """TensorFlow tensors and Keras variables as NumPy arrays, models of Keras's own layers
-    as ``.keras`` files, weightless Keras objects as configs; the rest as it is."""
+    """TensorFlow tensors and Keras variables as NumPy arrays, TensorFlow variables as
+    :class:`wire.Variable`, paths as their text, models of Keras's own layers as ``.keras``
+    files, weightless Keras objects as configs; the rest as it is."""
     keras_form = _built_in_model(value) or _built_in_config(value)
     if keras_form is not None:
         return keras_form
+    if isinstance(value, PurePath):  # a path is its text: the judge looks at the file itself
+        return PurePosixPath(str(value))
     numpy = getattr(type(value), "numpy", None)
     module = type(value).__module__
     if numpy is not None and module.startswith(("tensorflow", "keras")):
         try:
+            if module.startswith("tensorflow") and any(
+                name.endswith("ResourceVariable") for name in wire.type_names(value)
+            ):
+                return wire.Variable(value.numpy())
             return value.numpy()
         except Exception:
             return value
@@ -224,6 +262,8 @@ def serve(
         value = _answer(json.loads(request), namespace)
         if isinstance(value, _AsData):
             answer = wire.encode(_plain(value.value))
+        elif isinstance(value, _AsHandle):
+            answer = json.dumps(wire.handle_data(_handle(value.value)))
         else:
             answer = wire.encode(_plain(value), _handle)
     except Exception as exc:  # the learner's code failed: the judge gets its name and message

@@ -243,6 +243,7 @@ class GradingExecute(Execute):
             sandboxed,
             list(self.extra_arguments),
             self.log,
+            learner_root=getattr(self.km, "files_root", lambda: "/"),
         )
         path = self.resources.get("metadata", {}).get("path") or "."
         began = time.perf_counter()

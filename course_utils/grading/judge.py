@@ -29,8 +29,12 @@ from __future__ import annotations
 
 import ast
 import builtins
+import errno
 import json
+import posixpath
+import stat
 from collections.abc import Callable, Iterator
+from pathlib import PosixPath, PurePath, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -39,6 +43,8 @@ from course_utils.grading import wire
 
 REQUEST_PREFIX = "course-judge-request:"  # the prompt of every input() the judge sends
 SOURCE_PREFIX = "course-judge-source:"  # the prompt that asks the grading process for a test
+FILES = "files"  # the op of a request the grading process answers itself (see LearnerPath)
+_asking: Callable[[str], str] | None = None  # set while run() runs a test
 
 
 def _ask_grader(request: str) -> str:
@@ -176,11 +182,18 @@ def rebuild(instance: Any, weights: list) -> Any:
 
 
 def _loaded(value: Any) -> Any:
-    """``value`` with every Keras model file and config in it rebuilt here."""
+    """``value`` with every Keras model file and config in it rebuilt here, TensorFlow
+    variables as variables, paths as :class:`LearnerPath`."""
     if type(value) is wire.KerasFile:
         return load_model(value)
     if type(value) is wire.KerasConfig:
         return load_config(value)
+    if type(value) is wire.Variable:
+        import tensorflow as tf
+
+        return tf.Variable(value.value)
+    if type(value) is PurePosixPath:
+        return LearnerPath(value)
     if type(value) in (list, tuple):
         return type(value)(_loaded(item) for item in value)
     if type(value) is dict:
@@ -214,6 +227,8 @@ def _outgoing(value: Any, depth: int = 0) -> Any:
         return kind(_outgoing(item, depth + 1) for item in value)
     if kind is dict:
         return {key: _outgoing(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, PurePath):
+        return PurePosixPath(str(value))
     module = kind.__module__
     if module.startswith(("tensorflow", "keras")):
         names = wire.type_names(value)
@@ -294,6 +309,102 @@ def learner_exception(name: str) -> type:
     return _learner_exceptions[name]
 
 
+def _files(what: str, path: str) -> Any:
+    """What the grading process sees of a file in the learner's sandbox (never followed
+    through a link); a missing file raises :class:`FileNotFoundError` as ``os.stat`` would."""
+    if _asking is None:
+        raise RuntimeError("a learner's file can be looked at only while the judge runs a test")
+    reply = _asking(json.dumps({"op": FILES, "what": what, "path": path}))
+    if reply.startswith(ANSWER):
+        reply = reply[len(ANSWER) :]
+    try:
+        return wire.decode(reply)
+    except wire.RemoteError as error:
+        code = {"FileNotFoundError": errno.ENOENT, "NotADirectoryError": errno.ENOTDIR,
+                "IsADirectoryError": errno.EISDIR}.get(error.name, errno.EIO)  # fmt: skip
+        raise OSError(code, error.message, path) from None
+
+
+class LearnerPath(PosixPath):
+    """A path in the learner's sandbox. Reading it (``exists``, ``is_dir``, ``is_file``,
+    ``stat``, ``iterdir``, ``read_bytes``, ``read_text``) asks the grading process, which
+    looks at the learner's files itself: the learner's code cannot answer for them.
+    Changing files from a test is refused.
+    """
+
+    def stat(self, *, follow_symlinks: bool = True) -> Any:  # links are never followed
+        import os
+
+        seen = _files("stat", str(self))
+        if type(seen) is not dict or type(seen.get("mode")) is not int:
+            raise OSError(errno.EIO, "an unreadable answer", str(self))
+        return os.stat_result((seen["mode"], 0, 0, 1, 0, 0, int(seen["size"]), 0, 0, 0))
+
+    def iterdir(self) -> Iterator[LearnerPath]:  # type: ignore[override]
+        names = _files("list", str(self))
+        for name in names if type(names) is list else []:
+            if type(name) is str and name not in (".", "..") and "/" not in name:
+                yield self / name
+
+    def read_bytes(self) -> bytes:
+        data = _files("read", str(self))
+        if type(data) is not bytes:
+            raise OSError(errno.EIO, "an unreadable answer", str(self))
+        return data
+
+    def read_text(self, encoding: str | None = None, errors: str | None = None) -> str:
+        return self.read_bytes().decode(encoding or "utf-8", errors or "strict")
+
+    def resolve(self, strict: bool = False) -> LearnerPath:
+        """The path with ``.`` and ``..`` removed (links are not followed in the learner's files)."""
+        return type(self)(posixpath.normpath(str(self))) if self.is_absolute() else self
+
+    def is_symlink(self) -> bool:
+        try:
+            return stat.S_ISLNK(self.stat().st_mode)
+        except OSError:
+            return False
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(errno.EPERM, "a test cannot change the learner's files", str(self))
+
+    open = mkdir = touch = unlink = rmdir = rename = replace = chmod = _refuse
+    write_bytes = write_text = symlink_to = hardlink_to = _refuse
+
+
+def judging() -> bool:
+    """True while the judge runs a test (in this kernel)."""
+    return _asking is not None
+
+
+def lend(value: Any) -> Any:
+    """A copy of the judge's ``value`` kept in the learner's kernel, as a :class:`Remote`
+    (a model for the learner's code to train, a ``tf.data`` dataset of batches); a path as
+    the :class:`LearnerPath` of the learner's file there."""
+    if _asking is None or isinstance(value, Remote):
+        return value
+    if isinstance(value, PurePath):
+        return LearnerPath(str(value))
+    request: dict[str, Any] = {"op": "keep"}
+    if any(name.endswith(".DatasetV2") for name in wire.type_names(value)):
+        request["dataset"] = True
+        value = [
+            tuple(np.asarray(part) for part in element) if isinstance(element, tuple)
+            else np.asarray(element)
+            for element in value
+        ]  # fmt: skip
+    request["value"] = wire.to_data(_outgoing(value), _handle_of)
+    return _answer(_asking, request)
+
+
+def take_back(value: Any) -> Any:
+    """The learner kernel's object behind a :class:`Remote`, as data here (a model of
+    built-in layers loaded in safe mode): the judge checks its own copy."""
+    if isinstance(value, Remote):
+        return value._request("data")
+    return value
+
+
 def names_read(source: str) -> list[str]:
     """Names the code reads and never binds itself, in order (what must be found elsewhere)."""
     tree = ast.parse(source)
@@ -337,7 +448,9 @@ def run(
     the judge's own; builtins are Python's. The code is compiled as ``<tests grade_id>``,
     so a traceback shows no line of it.
     """
+    global _asking
     ask = ask or _ask_grader
+    _asking = ask
     for name in names_read(source):
         if name in namespace or hasattr(builtins, name):
             continue

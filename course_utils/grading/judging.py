@@ -15,7 +15,9 @@ restored by nbgrader). For each test cell:
    outputs, so nbgrader scores what the judge decided.
 
 The learner's kernel gets requests (names, call arguments), never a test's code or
-expected values; the judge gets data, never a learner's object. What the learner's
+expected values; the judge gets data, never a learner's object. A test that looks at a
+file the learner's code wrote (:class:`course_utils.grading.judge.LearnerPath`) is
+answered here, by :func:`learner_file`, which reads the learner's sandbox from outside. What the learner's
 code prints while the judge calls it is not kept (it could only echo requests).
 
 Example:
@@ -28,7 +30,11 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
+import posixpath
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,12 +44,14 @@ import nbformat
 from nbformat import NotebookNode
 
 from course_utils.grading import bridge, wire
-from course_utils.grading.judge import ANSWER, CALLBACK, REQUEST_PREFIX, SOURCE_PREFIX
+from course_utils.grading.judge import ANSWER, CALLBACK, FILES, REQUEST_PREFIX, SOURCE_PREFIX
 from course_utils.grading.sandbox import GradingKernelManager, SandboxedKernelManager
 
 METADATA_KEY = "course_grading"
 SETUP_ID = "setup"
 SETUP_TIMEOUT = 300  # seconds the judge's setup cell may take (it imports TensorFlow)
+MAX_LISTED = 1000  # names of one folder a test may list
+MAX_READ = 32 * 1024**2  # bytes of one learner's file a test may read
 
 
 class JudgeSetupError(RuntimeError):
@@ -63,6 +71,76 @@ def setup_source(source_notebook: Any) -> str:
         if cell.get("cell_type") == "code" and info.get("grade_id") == SETUP_ID:
             return cell.get("source", "")
     return ""
+
+
+def learner_file(root: str, what: str, path: str) -> Any:
+    """``stat`` (mode and size), ``list`` (names) or ``read`` (bytes) of ``path`` in the
+    learner's sandbox, whose ``/`` is ``root`` (``/proc/<pid>/root``), seen from outside.
+
+    The path is walked one folder at a time and no link is followed, so a learner's
+    link cannot lead this process to any file of the grading machine's.
+
+    Example:
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> (Path(folder) / "made").mkdir()
+        >>> (Path(folder) / "link").symlink_to("/etc")
+        >>> learner_file(folder, "list", "/")
+        ['link', 'made']
+        >>> learner_file(folder, "stat", "/link/passwd")
+        Traceback (most recent call last):
+        ...
+        NotADirectoryError: [Errno 20] Not a directory: 'link'
+    """
+    if not path.startswith("/"):
+        raise FileNotFoundError(
+            errno.ENOENT, "a relative path (the judge asks for absolute ones)", path
+        )
+    parts = [part for part in posixpath.normpath(path).split("/") if part]
+    folder = os.open(root, os.O_PATH | os.O_DIRECTORY)
+    try:
+        for part in parts[:-1]:  # O_NOFOLLOW with O_DIRECTORY: a link is "not a directory"
+            inner = os.open(part, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        name = parts[-1] if parts else "."
+        seen = os.stat(name, dir_fd=folder, follow_symlinks=False)
+        if what == "stat":
+            return {"mode": seen.st_mode, "size": seen.st_size}
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+        if what == "list":
+            handle = os.open(name, flags | os.O_DIRECTORY, dir_fd=folder)
+            try:
+                return sorted(os.listdir(handle))[:MAX_LISTED]
+            finally:
+                os.close(handle)
+        if what == "read":
+            handle = os.open(name, flags, dir_fd=folder)
+            try:
+                if not stat.S_ISREG(os.fstat(handle).st_mode):
+                    raise IsADirectoryError(errno.EISDIR, "not a file", path)
+                data = os.read(handle, MAX_READ + 1)
+            finally:
+                os.close(handle)
+            if len(data) > MAX_READ:
+                raise OSError(
+                    errno.EFBIG, f"larger than the {MAX_READ:,} bytes a test may read", path
+                )
+            return data
+        raise ValueError(f"unknown question about a file: {what!r}")
+    finally:
+        os.close(folder)
+
+
+def answer_file_question(root: str, request: str) -> str:
+    """The judge's question about a learner's file (JSON), answered as data or an error."""
+    try:
+        question = json.loads(request)
+        if question.get("op") != FILES:
+            raise ValueError("not a question about a file")
+        return wire.encode(learner_file(root, str(question["what"]), str(question["path"])))
+    except Exception as error:
+        return wire.error(error)
 
 
 class _NoLearnerFiles:
@@ -99,9 +177,11 @@ class Judge:
         sandboxed: bool,
         extra_arguments: list[str],
         log: Any,
+        learner_root: Callable[[], str] = lambda: "/",
     ) -> None:
         self.setup = setup
         self.learner = learner  # the learner kernel's client
+        self.learner_root = learner_root  # the learner's "/", seen from here
         self.interrupt_learner = interrupt_learner  # a coroutine function
         self.log = log
         cls = JudgeKernelManager if sandboxed else UnsandboxedJudgeKernelManager
@@ -205,7 +285,11 @@ class Judge:
             self.kc.input(ANSWER + wire.error(RuntimeError("the judge asked something unknown")))
             return
         self.requests += 1
-        answer = await self.ask_learner(prompt[len(REQUEST_PREFIX) :], deadline)
+        request = prompt[len(REQUEST_PREFIX) :]
+        if request.startswith(f'{{"op": "{FILES}"'):  # the judge's own format (judge._files)
+            self.kc.input(ANSWER + answer_file_question(self.learner_root(), request))
+            return
+        answer = await self.ask_learner(request, deadline)
         self.kc.input(ANSWER + answer)
 
     async def ask_learner(self, request: str, deadline: float) -> str:

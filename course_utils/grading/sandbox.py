@@ -378,6 +378,10 @@ class GradingKernelManager(AsyncKernelManager):
     def _launched(self, info: Any) -> None:
         """Called once the kernel's process is started (``info``: bwrap's ``--info-fd``)."""
 
+    def files_root(self) -> str:
+        """The kernel's ``/`` as the grading process sees it (its own, without a sandbox)."""
+        return "/"
+
     def _keep_output(self, fd: int) -> None:
         with os.fdopen(fd, "rb") as stream:
             for line in stream:
@@ -491,6 +495,10 @@ class SandboxedKernelManager(GradingKernelManager):
                 "last words: " + " | ".join(list(self.kernel_output)[-5:])
             ) from error
         self.ip = f"/proc/{pid}/root{RUNTIME}/kernel-ipc"
+        self._root = f"/proc/{pid}/root"
+
+    def files_root(self) -> str:
+        return self._root
 
     def _prepare_home(self) -> None:
         pass  # the caches are mounted into the sandbox's home instead

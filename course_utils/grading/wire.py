@@ -2,7 +2,8 @@
 
 The contract both sides share. :func:`encode` turns a value into JSON text: ``None``,
 booleans, numbers, strings, bytes, lists, tuples and dicts of those, NumPy arrays and
-scalars (raw bytes in base64, with their dtype and shape), and *handles* for anything
+scalars (raw bytes in base64, with their dtype and shape), file paths (as
+``PurePosixPath``: each side decides what a path means there), and *handles* for anything
 else (an object that stays in the learner's kernel, named by a number). :func:`decode`
 reads that text back into **exact** built-in and NumPy types: whatever subclass, lying
 ``__eq__`` or ``__array__`` a learner's value had, the judge gets a plain ``int``,
@@ -27,6 +28,7 @@ import base64
 import json
 import math
 from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -37,8 +39,8 @@ INLINE_ARRAY_BYTES = 16 * 1024**2  # larger arrays stay in the learner's kernel,
 # dtype kinds that are plain data: bool, signed, unsigned, float, complex, bytes, str
 _KINDS = frozenset("biufcSU")
 # tuple, dict, array, scalar, handle, bytes, error, slice, judge function, Keras model file,
-# Keras object config (and weights), TensorFlow variable
-_TAGS = frozenset("TDASHBERJKXV")
+# Keras object config (and weights), TensorFlow variable, path
+_TAGS = frozenset("TDASHBERJKXVP")
 
 
 class WireError(ValueError):
@@ -135,6 +137,8 @@ def to_data(
         return {"X": [json.loads(json.dumps(value.config)), weights]}  # JSON types only
     if kind is Variable:
         return {"V": _array(np.asarray(value.value))["A"]}
+    if kind is PurePosixPath:
+        return {"P": str(value)}
     if kind is slice:
         return {
             "R": [to_data(part, None, depth + 1) for part in (value.start, value.stop, value.step)]
@@ -154,6 +158,11 @@ def to_data(
     h = handle(value)
     if isinstance(h, Callback):
         return {"J": int(h.id)}
+    return handle_data(h)
+
+
+def handle_data(h: Handle) -> dict:
+    """A handle's JSON-ready form."""
     return {"H": [h.id, h.types, h.text]}
 
 
@@ -222,6 +231,10 @@ def from_data(
         return KerasConfig(config, [_decode_array(w) for w in weights])
     if tag == "V":
         return Variable(_decode_array(body))
+    if tag == "P":
+        if type(body) is not str or "\0" in body:
+            raise WireError("a path that is not a string")
+        return PurePosixPath(body)
     if tag == "J":
         if callback is None:
             raise WireError("a judge's function where only data may come")
