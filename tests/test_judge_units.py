@@ -459,3 +459,13 @@ def test_lent_models_and_datasets_are_used_over_there_and_taken_back():
     judge._asking = None
     assert checks.in_your_kernel(ns["model"]) is ns["model"]
     assert checks.from_your_kernel(ns["model"]) is ns["model"]
+
+
+def test_the_judges_large_arrays_reach_the_learner_as_data():
+    """A learner's large array stays behind a handle; the judge's goes over as data."""
+    big = np.ones((5, wire.INLINE_ARRAY_BYTES // 8 + 1), dtype=np.float32)
+    width = big.shape[1]
+    test = f"big = np.ones((5, {width}), dtype=np.float32)\ntotal = add_up(big)\nkept = data"
+    ns = judged(test, {"add_up": lambda x: float(x.sum()), "data": big})
+    assert ns["total"] == big.size  # inputs are evaluated: the judge's array arrived whole
+    assert isinstance(ns["kept"], judge.Remote)

@@ -72,8 +72,7 @@ class Remote:
         return self._request("apply", fn=function)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._request("call", args=wire.to_data(_outgoing(list(args)), _handle_of),
-                             kwargs=wire.to_data(_outgoing(dict(kwargs)), _handle_of))  # fmt: skip
+        return self._request("call", args=_sent(list(args)), kwargs=_sent(dict(kwargs)))
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__") and name not in _REMOTE_DUNDERS:
@@ -81,7 +80,7 @@ class Remote:
         return self._request("attr", name=name)
 
     def __getitem__(self, key: Any) -> Any:
-        return self._request("item", key=wire.to_data(_outgoing(key), _handle_of))
+        return self._request("item", key=_sent(key))
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         """NumPy gets the whole object as data, in one request (an error if it is not data)."""
@@ -246,6 +245,11 @@ def _outgoing(value: Any, depth: int = 0) -> Any:
     return value
 
 
+def _sent(value: Any) -> Any:
+    """The judge's ``value`` as data for a request (proxies as their handles)."""
+    return wire.to_data(_outgoing(value), _handle_of, inline=True)
+
+
 def _model_file(model: Any) -> wire.KerasFile:
     import os
     import tempfile
@@ -268,7 +272,7 @@ def _call_back(ask: Callable[[str], str], text: str) -> str:
         kwargs = wire.from_data(call["kwargs"], lambda h: Remote(h, ask))
         if type(args) is not list or type(kwargs) is not dict:
             raise wire.WireError("a call's arguments must be a list and a dict")
-        result = wire.encode(_outgoing(function(*args, **kwargs)), _handle_of)
+        result = wire.encode(_outgoing(function(*args, **kwargs)), _handle_of, inline=True)
     except Exception as exc:  # the learner's code sees the failure as an exception
         result = wire.error(exc)
     return ask(json.dumps({"op": "result", "value": result}))
@@ -393,7 +397,7 @@ def lend(value: Any) -> Any:
             else np.asarray(element)
             for element in value
         ]  # fmt: skip
-    request["value"] = wire.to_data(_outgoing(value), _handle_of)
+    request["value"] = _sent(value)
     return _answer(_asking, request)
 
 

@@ -118,9 +118,14 @@ def _array(value: np.ndarray) -> dict:
 
 
 def to_data(
-    value: Any, handle: Callable[[Any], Handle | Callback] | None = None, depth: int = 0
+    value: Any,
+    handle: Callable[[Any], Handle | Callback] | None = None,
+    depth: int = 0,
+    inline: bool = False,
 ) -> Any:
-    """``value`` as JSON-ready data; other objects become handles (or an error without ``handle``)."""
+    """``value`` as JSON-ready data; other objects become handles (or an error without ``handle``).
+    Arrays up to :data:`INLINE_ARRAY_BYTES` are data, larger ones handles, or data too with
+    ``inline`` (the judge's arguments: a large array of the judge's never stays behind)."""
     if depth > MAX_DEPTH:
         raise WireError(f"data nested more than {MAX_DEPTH} levels deep")
     kind = type(value)
@@ -144,12 +149,12 @@ def to_data(
             "R": [to_data(part, None, depth + 1) for part in (value.start, value.stop, value.step)]
         }
     if kind in (list, tuple):
-        items = [to_data(item, handle, depth + 1) for item in value]
+        items = [to_data(item, handle, depth + 1, inline) for item in value]
         return items if kind is list else {"T": items}
     if kind is dict:
-        return {"D": [[to_data(k, handle, depth + 1), to_data(v, handle, depth + 1)]
+        return {"D": [[to_data(k, handle, depth + 1, inline), to_data(v, handle, depth + 1, inline)]
                       for k, v in value.items()]}  # fmt: skip
-    if kind is np.ndarray and (handle is None or value.nbytes <= INLINE_ARRAY_BYTES):
+    if kind is np.ndarray and (handle is None or inline or value.nbytes <= INLINE_ARRAY_BYTES):
         return _array(value)
     if isinstance(value, np.generic) and kind.__module__ == "numpy":
         return {"S": _array(np.asarray(value))["A"]}
@@ -166,9 +171,11 @@ def handle_data(h: Handle) -> dict:
     return {"H": [h.id, h.types, h.text]}
 
 
-def encode(value: Any, handle: Callable[[Any], Handle | Callback] | None = None) -> str:
+def encode(
+    value: Any, handle: Callable[[Any], Handle | Callback] | None = None, inline: bool = False
+) -> str:
     """JSON text for ``value`` (see :func:`to_data`)."""
-    text = json.dumps(to_data(value, handle), allow_nan=True)
+    text = json.dumps(to_data(value, handle, inline=inline), allow_nan=True)
     if len(text) > MAX_BYTES:
         raise WireError(f"{len(text):,} bytes of data, more than the {MAX_BYTES:,} allowed")
     return text
