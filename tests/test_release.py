@@ -89,6 +89,55 @@ def test_grading_conventions(assignment):
     )
 
 
+# Teaching-cell names a hidden test may read from the learner's kernel: inputs handed to the
+# learner's own code, never data or code the verdict is computed from.
+HIDDEN_INPUTS = {
+    "selu_violations_tests": {"X_train", "data"},  # the inputs selu_violations looks at
+    "train_mlp_tests": {"X_train", "y_train"},  # the images train_mlp trained on
+    "fit_custom_tests": {"X_train", "y_train"},  # the images fit_custom trains on
+}
+
+
+def _bound(source: str) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_hidden_tests_take_only_answers_from_the_learners_kernel(assignment):
+    """What a hidden test computes its verdict from (reference data, a teaching function that
+    trains or evaluates) is the grader's own: the learner's kernel could have changed its copy."""
+    import builtins
+
+    from course_utils.grading.judge import names_read
+
+    nb = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+    setup = next(c.source for c in nb.cells if grade_id(c) == "setup")
+    code_answers = [c for c in nb.cells if is_answer_cell(c) and c.cell_type == "code"]
+    answers = set().union(*(_bound(c.source) for c in code_answers))
+    for cell in nb.cells:
+        if not is_test_cell(cell):
+            continue
+        gid = grade_id(cell)
+        visible, hidden = cell.source.split("### BEGIN HIDDEN TESTS", 1)
+        from_learner = {
+            name
+            for name in names_read(hidden)
+            if name not in _bound(setup) | _bound(visible) | answers and not hasattr(builtins, name)
+        }
+        unexpected = from_learner - HIDDEN_INPUTS.get(gid, set())
+        assert not unexpected, f"{gid}: hidden tests read {sorted(unexpected)} from the learner"
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_written_questions_end_every_notebook(assignment):
     """3-5 manually graded written answers (markdown), with a model answer, after the exercises."""
