@@ -31,7 +31,7 @@ help:
 	@echo "make test-unit      the fast tests only (no notebook runs, no nbgrader, no browser)"
 	@echo "make test-notebooks run every solution notebook with nbval"
 	@echo "make test-release   notebooks/ is what nbgrader generates from solutions/"
-	@echo "make test-grading   the grading tests: sandbox, guards, nbgrader round trip"
+	@echo "make test-grading   the grading tests: sandbox, judge, nbgrader round trip"
 	@echo "make test-browser   the course in JupyterLab in headless Chromium"
 	@echo "make release        regenerate notebooks/ from solutions/ with nbgrader"
 	@echo "make lint           ruff, mypy and the docstring examples"

@@ -7,7 +7,7 @@ Layout: each notebook is one nbgrader assignment named after its folder.
     submitted/<learner>/<assignment>/           collected submissions (not in git)
     autograded/, feedback/, gradebook.db        nbgrader's outputs (not in git)
 
-Grading (the sandbox, the guards, timeouts, the fast profile) is configured by
+Grading (the sandbox, the judge, timeouts, the fast profile) is configured by
 course_utils.grading.pipeline.configure(): see course_utils/grading/.
 
 Examples (from the repository root, with the course's virtual environment active):

@@ -53,60 +53,44 @@ def time_autograde(assignments: list[str]) -> dict:
     }
 
 
-def judged_assignments(assignments: list[str], sources: Path) -> list[str]:
-    """The assignments whose source notebook asks for the judge."""
-    from course_utils.grading.judging import judged
-
-    return [a for a in assignments if judged(nbformat.read(sources / a / f"{a}.ipynb", 4))]
-
-
 def time_judge(assignments: list[str], sources: Path, learners: int = 3) -> dict:
-    """Seconds per learner-notebook with the judge and with test cells in the learner's kernel.
+    """Seconds per learner-notebook with the judge, and with the test cells run in the
+    learner's kernel as plain nbgrader does (``--GradingExecute.judge=False``, the baseline).
 
-    The same notebooks (those the judge grades) from two copies of their sources, one with
-    the judge switched off; ``learners`` reference submissions each, the order of the two
-    modes alternating per notebook.
+    Two courses from the same sources; ``learners`` reference submissions each, the order
+    of the two modes alternating per notebook.
     """
-    import shutil
-
-    judged = judged_assignments(assignments, sources)
     with tempfile.TemporaryDirectory(prefix="bench-judge-") as scratch:
-        off = Path(scratch) / "sources-in-kernel"
-        for assignment in judged:
-            shutil.copytree(sources / assignment, off / assignment)
-            path = off / assignment / f"{assignment}.ipynb"
-            nb = nbformat.read(path, as_version=4)
-            nb.metadata["course_grading"] = {"judge": False}
-            nbformat.write(nb, path)
         courses = {
-            "judge": Course(Path(scratch) / "judge", judged, sources=sources),
-            "in_kernel": Course(Path(scratch) / "in-kernel", judged, sources=off),
+            "judge": Course(Path(scratch) / "judge", assignments, sources=sources),
+            "in_kernel": Course(Path(scratch) / "in-kernel", assignments, sources=sources),
         }
+        extra = {"judge": [], "in_kernel": ["--GradingExecute.judge=False"]}
         per_notebook: dict[str, dict[str, float]] = {mode: {} for mode in courses}
-        for index, assignment in enumerate(judged):
+        for index, assignment in enumerate(assignments):
             order = list(courses) if index % 2 == 0 else list(reversed(courses))
             for mode in order:
                 course = courses[mode]
                 for n in range(learners):
                     course.submit(f"learner{n}", assignment, course.solved(assignment))
                 started = time.monotonic()
-                course.check(course.autograde(assignment))
+                course.check(course.autograde(assignment, *extra[mode]))
                 per_learner = (time.monotonic() - started) / learners
                 per_notebook[mode][assignment] = round(per_learner, 1)
                 print(f"    {assignment} {mode}: {per_learner:.1f} s per learner", flush=True)
         full_marks = all(
             course.total(f"learner{n}", a) == sum(course.points(a).values())
             for course in courses.values()
-            for a in judged
+            for a in assignments
             for n in range(learners)
         )
     seconds = {mode: round(sum(per_notebook[mode].values()), 1) for mode in courses}
     return {
-        "notebooks": judged,
+        "notebooks": assignments,
         "learners": learners,
         "seconds": seconds,
         "per_notebook": per_notebook,
-        "overhead": round(seconds["judge"] / seconds["in_kernel"] - 1, 4) if judged else 0.0,
+        "overhead": round(seconds["judge"] / seconds["in_kernel"] - 1, 4) if assignments else 0.0,
         "full_marks": full_marks,
     }
 

@@ -121,7 +121,7 @@ def markdown(report: dict) -> str:
         marks = "" if judge["full_marks"] else " (not full marks!)"
         lines.append(
             f"| grading | seconds per learner-notebook ({', '.join(n[:2] for n in judge['notebooks'])}): "
-            "test cells in the judge vs in the learner's kernel "
+            "test cells in the judge vs in the learner's kernel (plain nbgrader) "
             f"| - | <= +{JUDGE_OVERHEAD_TARGET:.0%} | {judge['overhead']:+.1%} "
             f"({seconds['judge']:.1f} s vs {seconds['in_kernel']:.1f} s){marks} | "
             f"{'yes' if judge['full_marks'] and judge['overhead'] <= JUDGE_OVERHEAD_TARGET else '**no**'} |"

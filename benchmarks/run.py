@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--judge-only",
         action="store_true",
-        help="only time the judge against in-kernel tests, and redraw the tables",
+        help="only time the judge against plain in-kernel tests, and redraw the tables",
     )
     parser.add_argument(
         "--judge-learners",
@@ -122,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.judge_only:
         if not previous:
             parser.error(f"--judge-only: no {args.out / 'results.json'} to add to")
-        print("  autograding the judged notebooks with the judge and without ...", flush=True)
+        print(
+            "  autograding every notebook with the judge and with plain in-kernel tests ...",
+            flush=True,
+        )
         previous["judge"] = time_judge(
             [p.parent.name for p in notebooks()], REPO / "solutions", args.judge_learners
         )
@@ -168,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     elif previous.get("class"):
         report["class"] = previous["class"]
     if not args.skip_grading:
-        print("  autograding the judged notebooks with the judge and without ...", flush=True)
+        print(
+            "  autograding every notebook with the judge and with plain in-kernel tests ...",
+            flush=True,
+        )
         report["judge"] = time_judge(
             [p.parent.name for p in notebooks()], REPO / "solutions", args.judge_learners
         )

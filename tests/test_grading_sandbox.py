@@ -190,7 +190,7 @@ sys.modules["course_utils.checks"] = _fake
         "traces_execution": (
             "double",
             "import sys\nsys.settrace(lambda *args: None)\n",
-            "sys.settrace",
+            None,  # gains nothing, unseen: the tests do not run in the learner's interpreter
         ),
         "reads_other_learner": (
             "every",
@@ -437,61 +437,18 @@ def test_nothing_reachable_in_the_learners_kernel_holds_hidden_tests(graded):
     assert not leaked, f"the learner's kernel held {leaked}"
 
 
-def test_without_the_judge_the_dump_finds_hidden_tests(tmp_path):
-    """The same dump against in-kernel test cells (the judge switched off): the check can fail."""
-    course = _in_kernel_course(tmp_path)
-    cell, code, _ = attacks(course.root)["dumps_everything"]
-    course.submit("dumper", A, _attacker_notebook(course.release(A), cell, code))
-    course.check(course.autograde(A))
-    dumped = _dumped(course.autograded_notebook("dumper", A))
+def test_without_the_judge_the_attacks_work(tmp_path):
+    """Plain nbgrader (test cells in the learner's kernel, ``GradingExecute.judge = False``, the
+    benchmark's baseline): the dump finds the hidden tests and a value that lies scores. These
+    checks can fail; the judge is what makes them pass."""
+    course = Course(tmp_path / "course", [A], sources=FIXTURES)
+    for name in ("dumps_everything", "lying_int"):
+        cell, code, _ = attacks(course.root)[name]
+        course.submit(name, A, _attacker_notebook(course.release(A), cell, code))
+    course.check(course.autograde(A, "--GradingExecute.judge=False"))
+    dumped = _dumped(course.autograded_notebook("dumps_everything", A))
     assert any(secret in dumped for secret in HIDDEN), "the in-kernel tests left no trace"
-
-
-def _in_kernel_course(root: Path) -> Course:
-    """The fixture with its judge switched off: test cells in the learner's kernel, guarded."""
-    import nbformat
-
-    sources = root / "sources"
-    shutil.copytree(FIXTURES / A, sources / A)
-    source = sources / A / f"{A}.ipynb"
-    nb = nbformat.read(source, as_version=4)
-    nb.metadata["course_grading"] = {"judge": False}
-    nbformat.write(nb, source)
-    return Course(root / "course", [A], sources=sources)
-
-
-# Attacks on in-kernel test cells (notebooks the judge does not grade yet): what the guards
-# must report, and score 0 for.
-IN_KERNEL_TAMPERING = {
-    "hides_tracebacks": "InteractiveShell",
-    "input_transformer": "deliberate failure",
-    "ast_transformer": "ast_transformers",
-    "patches_do_execute": "do_execute",
-    "custom_exception_handler": "deliberate failure",
-    "patches_checks": "course_utils.checks",
-    "patches_builtins": "builtins.abs",
-}
-
-
-def test_without_the_judge_the_guards_still_catch_tampering(tmp_path):
-    course = _in_kernel_course(tmp_path)
-    all_attacks = attacks(course.root)
-    for name in IN_KERNEL_TAMPERING:
-        cell, code, _ = all_attacks[name]
-        course.submit(f"b_{name}", A, _attacker_notebook(course.release(A), cell, code))
-    course.submit("z_reference", A, course.solved(A))
-    course.check(course.autograde(A))
-    found = incidents(course.root, A)
-    for name, expected in IN_KERNEL_TAMPERING.items():
-        learner = f"b_{name}"
-        assert course.total(learner, A) == 0, f"{name}: {course.cell_scores(learner, A)}"
-        details = [i.detail for i in found if i.student == learner]
-        assert any(expected in d for d in details), f"{name}: {details}"
-    assert course.total("z_reference", A) == sum(course.points(A).values())
-    # the feedback says why a test was not counted
-    course.check(course.generate_feedback(A, "--student", "b_hides_tracebacks", "--force"))
-    html = (course.root / "feedback" / "b_hides_tracebacks" / A / f"{A}.html").read_text()
-    assert "GradingIntegrityError" in html and "not counted" in html
+    assert course.cell_scores("lying_int", A)["double_tests"] > 0, course.cell_scores("lying_int", A)
 
 
 def test_a_judge_that_cannot_set_up_grades_nobody(tmp_path):

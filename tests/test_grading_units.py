@@ -9,16 +9,15 @@ import json
 import os
 import subprocess
 import sys
-import types
 
 import nbformat
-import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from course_utils import data
-from course_utils.grading import cli, integrity, monitor, pipeline, preprocessors, sandbox
-from course_utils.grading.execute import NOT_RUN_ERROR, TAMPERING_ERROR, GradingExecute
+from course_utils.grading import cli, monitor, pipeline, preprocessors, sandbox
+from course_utils.grading.execute import NOT_RUN_ERROR, GradingExecute
+from course_utils.grading.preprocessors import GradingEnvironmentError
 from course_utils.grading.submissions import UnknownAssignmentError, check_submissions
 from course_utils.grading.validate import Result, plain, report
 
@@ -106,6 +105,7 @@ def executor():
     ex = GradingExecute(timeout=20, total_timeout=60)
     ex.clock = lambda: now[0]
     ex._started = 0.0
+    ex._first_cell_at = 0.0  # as if the kernel (and the judge) were up: none is started here
     ex.nb = new_notebook(cells=[_test_cell("a_tests"), _answer_cell("b"), _test_cell("b_tests")])
     ex.resources = {}
     return ex, now
@@ -131,47 +131,34 @@ def test_once_the_budget_is_spent_nothing_more_runs(executor):
     assert ex.incidents[0]["kind"] == "stopped"
 
 
-def test_tampering_zeroes_that_test_and_every_later_one(executor):
-    ex, _ = executor
-    ex._incident(1, monitor.TAMPERING, "integrity", "changed numpy.allclose")
-    ex._apply_verdicts(ex.nb)
-    assert not ex.nb.cells[0].outputs
-    errors = [o for o in ex.nb.cells[2].outputs if o.output_type == "error"]
-    assert errors and errors[0].ename == TAMPERING_ERROR
-    assert "changed numpy.allclose, in b" in errors[0].evalue
-
-
-def test_a_guard_token_that_never_arrives_is_tampering(executor):
+def test_reports_are_incidents_and_never_change_a_verdict(executor):
+    """What the learner's kernel reports (or forges) is recorded for the instructor only."""
     ex, _ = executor
 
     class FakeKernel:
-        def __init__(self, reports):
-            self.reports = reports
-
         def read_reports(self):
-            return self.reports
+            return [
+                {"kind": "attempt", "what": "network", "detail": "tried to connect"},
+                {"kind": "attempt", "what": "report", "detail": "wrote its own lines"},
+            ]
 
-    ex._pending = {
-        "tok-1": (0, "test cell a_tests"),
-        "tok-2": (0, "the probe after test cell a_tests"),
-    }
-    ex.km = FakeKernel(
-        [
-            {"kind": "echo", "detail": "tok-1"},
-            {"kind": "attempt", "what": "network", "detail": "tried to connect"},
-        ]
-    )
+    ex.km = FakeKernel()
+    before = [dict(cell) for cell in ex.nb.cells]
     ex._collect(0)
-    kinds = [(i["kind"], i["detail"]) for i in ex.incidents]
-    assert ("attempt", "tried to connect") in kinds
-    assert (
-        "tampering",
-        "the probe after test cell a_tests did not run through the grading guard",
-    ) in kinds
-    assert not any(
-        "test cell a_tests did not" in d for k, d in kinds if not d.startswith("the probe")
-    )
-    assert ex._tampered_from == 0
+    assert [(i["kind"], i["detail"]) for i in ex.incidents] == [
+        ("attempt", "tried to connect"),
+        ("attempt", "wrote its own lines"),
+    ]
+    assert [dict(cell) for cell in ex.nb.cells] == before  # no output added, no score changed
+
+
+def test_without_the_instructors_notebook_nothing_is_graded():
+    """The judge needs the source notebook's setup cell: missing, it is the grader's problem."""
+    ex = GradingExecute()
+    nb = new_notebook(cells=[_test_cell("a_tests")])
+    resources = {"nbgrader": {"assignment": "nowhere", "notebook": "nothing", "student": "ana"}}
+    with pytest.raises(GradingEnvironmentError, match="Not graded: learner 'ana'.*source notebook"):
+        ex.preprocess(nb, resources)
 
 
 # --------------------------------------------------------------------------- #
@@ -249,11 +236,11 @@ def test_incidents_command_lists_what_was_recorded(tmp_path, capsys):
     nb = new_notebook(cells=[])
     nb.metadata["course_grading"] = {
         "sandbox": "on",
-        "incidents": [{"kind": "tampering", "cell": "t", "detail": "replaced sys.gettrace()"}],
+        "incidents": [{"kind": "attempt", "cell": "t", "detail": "tried to read /root"}],
     }
     nbformat.write(nb, folder / "01.ipynb")
     assert cli.main(["incidents", "--root", str(tmp_path)]) == 1
-    assert "TAMPERING ana, 01, t: replaced sys.gettrace()" in capsys.readouterr().out
+    assert "ATTEMPT ana, 01, t: tried to read /root" in capsys.readouterr().out
 
 
 def test_validate_report_is_plain_text_with_exercise_and_points():
@@ -275,63 +262,8 @@ def test_validate_report_is_plain_text_with_exercise_and_points():
 
 
 # --------------------------------------------------------------------------- #
-# Inside the kernel: the guard, the integrity check, the monitor
+# Inside the kernel: the monitor
 # --------------------------------------------------------------------------- #
-
-
-@pytest.fixture
-def snapshot():
-    before = integrity._SNAPSHOT
-    # made-up folders: the real environment may be anywhere (below /tmp on CI machines)
-    layout = monitor.Layout(free=("/learner-home",), read_only=("/learner-home/venv",))
-    yield integrity.snapshot(layout=layout)
-    integrity._SNAPSHOT = before
-
-
-def test_guard_runs_tests_with_real_builtins_and_no_leak(snapshot):
-    namespace = {"len": lambda x: 99, "answer": [1, 2, 3]}
-    test = "if len(answer) != 3:\n    raise AssertionError('wrong length')\nresult_seen = True"
-    exec(integrity.guard_line(test, "t", "tok"), namespace)  # noqa: S102
-    with pytest.raises(AssertionError, match="wrong length"):
-        exec(test, dict(namespace))  # without the guard the shadowed len is used
-    assert "result_seen" not in namespace, "test code must not write into the learner's namespace"
-
-
-def test_integrity_check_finds_and_undoes_patched_modules(snapshot):
-    import course_utils.checks as checks
-
-    real_allclose, real_checks = np.allclose, sys.modules["course_utils.checks"]
-    np.allclose = lambda *a, **k: True
-    sys.modules["course_utils.checks"] = types.ModuleType("course_utils.checks")
-    try:
-        found = integrity.check(restore=True)
-    finally:
-        np.allclose, sys.modules["course_utils.checks"] = real_allclose, real_checks
-    assert "changed numpy.allclose" in found
-    assert "replaced the module course_utils.checks in sys.modules" in found
-    assert integrity.check() == []  # put back
-    assert checks.check_equal.__module__ == "course_utils.checks"
-
-
-def test_integrity_check_finds_a_library_loaded_from_the_learners_folder(snapshot, monkeypatch):
-    fake = types.ModuleType("tensorflow_fake_for_test")
-    fake.__file__ = "/learner-home/tensorflow.py"
-    monkeypatch.setitem(sys.modules, "tensorflow.fake_for_test", fake)
-    installed = types.ModuleType("tensorflow_installed_for_test")
-    installed.__file__ = "/learner-home/venv/lib/site-packages/tensorflow/other.py"  # read-only
-    monkeypatch.setitem(sys.modules, "tensorflow.installed_for_test", installed)
-    found = integrity.check()
-    assert "loaded its own file as the library module tensorflow.fake_for_test" in found
-    assert not any("installed_for_test" in f for f in found)
-
-
-def test_learner_defined_code_is_recognised():
-    cell_code = compile("def f():\n    pass\n", "/tmp/ipykernel_7/123456.py", "exec")
-    namespace: dict = {}
-    exec(cell_code, namespace)  # noqa: S102
-    assert integrity.defined_in_cells(namespace["f"])
-    assert not integrity.defined_in_cells(np.allclose)
-    assert not integrity.defined_in_cells(print)
 
 
 def test_layout_says_what_reaching_a_path_means():
@@ -354,13 +286,11 @@ def test_reporter_writes_json_lines_once_each():
     reporter = monitor.Reporter(write)
     for _ in range(3):
         reporter.send("attempt", "file", 'tried to read "x"')
-    reporter.echo("token-1")
     os.close(write)
     lines = os.read(read, 10_000).decode().splitlines()
     os.close(read)
     assert [json.loads(line) for line in lines] == [
         {"kind": "attempt", "what": "file", "detail": 'tried to read "x"'},
-        {"kind": "echo", "what": "guard", "detail": "token-1"},
     ]
 
 

@@ -5,7 +5,7 @@ One module per job:
 - ``pipeline``: :func:`configure` applies the course's grading settings to nbgrader's
   config; the preprocessor lists are derived from nbgrader's own defaults.
 - ``execute``: ``GradingExecute``, which runs each submission in the sandbox, on a
-  time budget; test cells in the judge, or (notebooks not yet judged) guarded and probed.
+  time budget, with every test cell in the judge.
 - ``judging``: the judge's kernel on the grading machine and the relay to the learner's.
 - ``judge``: inside the judge's kernel: test cells run against proxies of learner objects.
 - ``bridge``: inside the learner's kernel: answers the judge's requests with data.
@@ -13,8 +13,8 @@ One module per job:
 - ``sanitize``: learner HTML made inert for feedback and the Formgrader.
 - ``sandbox``: the bubblewrap sandbox and the kernel managers that start kernels in it.
 - ``kernel``: what runs inside the sandbox before the first cell (limits, monitor).
-- ``monitor`` and ``integrity``: inside the kernel, what learner code tries is
-  reported and test cells run on checked machinery.
+- ``monitor``: inside the kernel, what learner code tries (files, network, programs)
+  is reported to the instructor.
 - ``preprocessors``: the smaller steps (duplicate cells, missing data, stderr, feedback).
 - ``submissions``: the pre-flight check, reference submissions, recorded incidents.
 - ``validate``: ``make validate``, per exercise, in plain text.

@@ -2,7 +2,7 @@
 
     class [ASSIGNMENT...] grade every collected submission: autograde, feedback, grades.csv, report
     check ASSIGNMENT     malformed submissions, per learner, and whether the sandbox is ready
-    incidents [ASSIGNMENT]   what the grading guards detected (tampering, attempts), per learner
+    incidents [ASSIGNMENT]   what learner code tried in the sandbox (files, network, programs)
     sandbox              whether grading can run in the sandbox on this machine, and why not
     validate NOTEBOOK... the visible tests of notebooks, per exercise (like the Validate button)
 
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check", help="report malformed submissions before autograding")
     check.add_argument("assignment")
     check.add_argument("--root", default=".", help="the course folder (default: current folder)")
-    found = sub.add_parser("incidents", help="what the grading guards detected, per learner")
+    found = sub.add_parser("incidents", help="what learner code tried in the sandbox, per learner")
     found.add_argument("assignment", nargs="?")
     found.add_argument("--root", default=".", help="the course folder (default: current folder)")
     sub.add_parser("sandbox", help="can grading run in the sandbox here?")

@@ -1,8 +1,7 @@
 """On the grading machine: the judge's kernel, and the relay between it and the learner's kernel.
 
-For a notebook whose source says ``"course_grading": {"judge": true}`` in its metadata,
-:class:`GradingExecute` runs the teaching and answer cells in the learner's kernel
-as before, but every autograded test cell in a second kernel, the judge
+:class:`GradingExecute` runs the teaching and answer cells in the learner's kernel,
+and every autograded test cell in a second kernel, the judge
 (:mod:`course_utils.grading.judge`), started in the same sandbox *without* the
 learner's files. The judge first runs the notebook's setup cell (the instructor's,
 restored by nbgrader). For each test cell:
@@ -21,10 +20,9 @@ answered here, by :func:`learner_file`, which reads the learner's sandbox from o
 code prints while the judge calls it is not kept (it could only echo requests).
 
 Example:
-    >>> judged({"metadata": {"course_grading": {"judge": True}}})
-    True
-    >>> judged({"metadata": {}})
-    False
+    >>> setup_source({"cells": [{"cell_type": "code", "source": "import numpy as np",
+    ...     "metadata": {"nbgrader": {"grade_id": "setup"}}}]})
+    'import numpy as np'
 """
 
 from __future__ import annotations
@@ -47,7 +45,6 @@ from course_utils.grading import bridge, wire
 from course_utils.grading.judge import ANSWER, CALLBACK, FILES, REQUEST_PREFIX, SOURCE_PREFIX
 from course_utils.grading.sandbox import GradingKernelManager, SandboxedKernelManager
 
-METADATA_KEY = "course_grading"
 SETUP_ID = "setup"
 SETUP_TIMEOUT = 300  # seconds the judge's setup cell may take (it imports TensorFlow)
 MAX_LISTED = 1000  # names of one folder a test may list
@@ -56,12 +53,6 @@ MAX_READ = 32 * 1024**2  # bytes of one learner's file a test may read
 
 class JudgeSetupError(RuntimeError):
     """The judge could not run the notebook's setup cell: the grader's problem, not a learner's."""
-
-
-def judged(source_notebook: Any) -> bool:
-    """Whether the instructor's source notebook asks for its tests to run in the judge."""
-    settings = source_notebook.get("metadata", {}).get(METADATA_KEY, {})
-    return bool(isinstance(settings, dict) and settings.get("judge"))
 
 
 def setup_source(source_notebook: Any) -> str:

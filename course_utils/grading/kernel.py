@@ -11,8 +11,7 @@ arguments>`` (inside the sandbox, see :mod:`course_utils.grading.sandbox`) inste
 3. copies the learner's files (never the notebooks, which hold the hidden tests
    during grading) into its working folder and moves there;
 4. installs the monitor (:mod:`course_utils.grading.monitor`) on the report channel;
-5. starts ipykernel and records the kernel's machinery
-   (:func:`course_utils.grading.integrity.snapshot`) before the first cell.
+5. starts ipykernel.
 
 Kernels that nbgrader's *Validate* starts (``make validate``, the toolbar button) run
 the learner's own code on the learner's own machine: they only get steps 1 and 2,
@@ -129,7 +128,7 @@ def copy_learner_files(source: Path, work: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Start a grading kernel: ``python -I -B -m course_utils.grading.kernel [options] -- ARGS``."""
-    from course_utils.grading import integrity, monitor
+    from course_utils.grading import monitor
 
     argv = list(sys.argv[1:] if argv is None else argv)
     split = argv.index("--") if "--" in argv else len(argv)
@@ -158,7 +157,6 @@ def main(argv: list[str] | None = None) -> None:
 
     app = IPKernelApp.instance()
     app.initialize(kernel_args)
-    integrity.snapshot(shell=app.shell, kernel=app.kernel, layout=layout)
     app.start()
 
 

@@ -1,4 +1,4 @@
-"""Inside the grading kernel: report what learner code tries, on a channel it cannot take back.
+"""Inside the grading kernel: report what learner code tries, for the instructor to see.
 
 The grading process gives each kernel the write end of a pipe (``--report-fd``).
 :class:`Reporter` writes one JSON line per finding to it. Learner code can add
@@ -11,14 +11,11 @@ Learner code means code written in a notebook cell, calling directly or through
 the standard library (a library doing its own work, such as matplotlib reading
 its fonts, is not reported).
 
-- *attempts* (reported, nothing else happens: the sandbox already stops them):
-  reaching files outside the grading area (the instructor's course folder, other
-  learners, anyone's home), writing to read-only course code, opening a network
-  connection, starting a program;
-- *tampering* (the grading process then gives 0 to every test that runs after
-  it): tracing or profiling hooks, new audit hooks, swapping a function's code,
-  ``ctypes`` memory access, and walking the garbage collector or other threads'
-  frames to find the grader's objects.
+*attempts*: reaching files outside the grading area (the instructor's course
+folder, other learners, anyone's home), writing to read-only course code, opening
+a network connection, starting a program. They are reported and nothing else
+happens: the sandbox already stops them, and no grade depends on a report (the
+judge decides every grade, outside this process).
 
 Example:
     >>> layout = Layout(free=("/home/learner",), read_only=("/usr",), protected=("/srv/course",))
@@ -44,16 +41,13 @@ from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
 # A line the grading process reads: {"kind": ..., "what": ..., "detail": ...}.
-TAMPERING = "tampering"
 ATTEMPT = "attempt"
 MAX_REPORTS = 200
 MAX_LINE = 2000
 
 # Code objects of notebook cells: IPython names them after a temporary file
-# (ipykernel) or "<ipython-input-...>" (plain IPython). Test cells run through the
-# grading guard are compiled as "<tests grade_id>", probes as "<grading probe>".
+# (ipykernel) or "<ipython-input-...>" (plain IPython).
 _CELL_FILE = re.compile(r"(^<ipython-input-\d+-[0-9a-f]+>$)|(/ipykernel_\d+/[0-9a-f]+\.py$)")
-_GRADER_FILE = re.compile(r"^<(tests .*|grading probe)>$")
 
 
 def is_cell_file(filename: str) -> bool:
@@ -134,11 +128,6 @@ class Reporter:
         self.sent.add(key)
         self._write(kind, what, detail[:MAX_LINE])
 
-    def echo(self, token: str) -> None:
-        """Say that the grading guard ran (the grading process checks every token arrives)."""
-        if self.fd is not None:
-            self._write("echo", "guard", token)
-
     def _write(self, kind: str, what: str, detail: str) -> None:
         if self.fd is None:
             return
@@ -155,7 +144,7 @@ class Reporter:
         )
         try:
             os.write(self.fd, line.encode("ascii"))
-        except OSError:  # a full pipe or a closed descriptor: the probes notice
+        except OSError:  # a full pipe or a closed descriptor: reports are best effort
             pass
 
 
@@ -212,17 +201,6 @@ _PROCESS_EVENTS = {
     "os.forkpty",
     "pty.spawn",
 }
-# Tools for changing how the interpreter runs code, or for finding the grader's
-# objects: no exercise needs them.
-_RUNTIME_EVENTS = {
-    "sys.settrace": "set a tracing function (sys.settrace)",
-    "sys.setprofile": "set a profiling function (sys.setprofile)",
-    "sys.addaudithook": "added an audit hook",
-    "sys._current_frames": "read other threads' frames (sys._current_frames)",
-    "gc.get_objects": "searched the interpreter's objects (gc.get_objects)",
-    "gc.get_referrers": "searched the interpreter's objects (gc.get_referrers)",
-    "gc.get_referents": "searched the interpreter's objects (gc.get_referents)",
-}
 _WRITE_MODE = re.compile(r"[wax+]")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
@@ -254,16 +232,14 @@ def _from_learner() -> bool:
 
     Walks outwards from the frame that raised the event, over standard-library
     and IPython frames and code compiled from strings; the first other frame
-    decides: a notebook cell is the learner, a test or probe of the grading guard
-    is the instructor, anything else is a library doing its own work (fonts, caches).
+    decides: a notebook cell is the learner, anything else is a library doing its
+    own work (fonts, caches).
     """
     frame: types.FrameType | None = sys._getframe(3)  # _from_learner <- _handle <- hook <- caller
     while frame is not None:
         name = frame.f_code.co_filename
         if is_cell_file(name):
             return True
-        if _GRADER_FILE.match(name):
-            return False
         if not _is_transparent(name):
             return False
         frame = frame.f_back
@@ -306,26 +282,16 @@ def _handle(event: str, args: tuple, layout: Layout) -> None:
         if _from_learner():
             program = args[0] if args else "?"
             REPORTER.send(ATTEMPT, "process", f"tried to start a program: {program!r}"[:300])
-    elif event in _RUNTIME_EVENTS or event.startswith("ctypes."):
-        if _from_learner():
-            what = _RUNTIME_EVENTS.get(event, f"used ctypes to reach into memory ({event})")
-            REPORTER.send(TAMPERING, "runtime", what)
-    elif event == "object.__setattr__" and len(args) >= 2 and args[1] == "__code__":
-        if _from_learner():
-            target = getattr(args[0], "__qualname__", "?")
-            REPORTER.send(TAMPERING, "runtime", f"replaced the code of function {target}")
 
 
 def install(reporter: Reporter, layout: Layout) -> None:
     """Start reporting: set the report channel and add the audit hook (once per process)."""
     global REPORTER
     REPORTER = reporter
-    watched = (set(_FILE_EVENTS) | _NETWORK_EVENTS | _PROCESS_EVENTS | set(_RUNTIME_EVENTS)) | {
-        "object.__setattr__"
-    }
+    watched = set(_FILE_EVENTS) | _NETWORK_EVENTS | _PROCESS_EVENTS
 
     def hook(event: str, args: tuple) -> None:
-        if event not in watched and not event.startswith("ctypes."):
+        if event not in watched:
             return
         if getattr(_local, "busy", False):
             return

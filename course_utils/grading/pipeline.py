@@ -65,7 +65,7 @@ def sanitize_preprocessors() -> list[type]:
 def autograde_preprocessors() -> list[type]:
     """nbgrader's autograding steps, with ``Execute`` replaced by the course's grading execution.
 
-    ``Execute`` becomes :class:`GradingExecute` (sandbox, probes, budget), followed by
+    ``Execute`` becomes :class:`GradingExecute` (sandbox, judge, budget), followed by
     :class:`RequireCourseData` and :class:`MoveStderrToStdout`, which must look at the
     outputs before ``SaveAutoGrades`` scores them.
     """

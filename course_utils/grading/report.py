@@ -6,7 +6,7 @@
 - the pass rate of every exercise (which ones the class finds hard);
 - the median grading time of each notebook;
 - the submissions that were not graded, and why;
-- the learners the grading guards flagged: tampering, time budget spent, kernel died,
+- the learners flagged while grading: attempts outside the sandbox, time budget spent, kernel died,
   memory limit, cells stopped at their timeout.
 
 Example:
@@ -208,7 +208,7 @@ th {{ background: #f3f3f3; }} figure {{ margin: 1em 0; }} img {{ max-width: 100%
 {figures}
 <h2>Submissions not graded</h2>
 {_table(["assignment", "learner", "why"], data.not_graded, "Every submission was graded.")}
-<h2>Learners flagged by the grading guards</h2>
+<h2>Learners flagged while grading</h2>
 {_table(["learner", "notebook", "kind", "what was detected"], data.flagged, "Nothing was detected.")}
 <h2>Exercises</h2>
 {_table(["exercise", "learners with full points", "graded"], rates, "No grades yet.")}

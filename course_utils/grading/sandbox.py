@@ -423,7 +423,7 @@ class GradingKernelManager(AsyncKernelManager):
             except ValueError:
                 reports.append(
                     {
-                        "kind": "tampering",
+                        "kind": "attempt",
                         "what": "report",
                         "detail": "wrote its own lines on the grading report channel",
                     }

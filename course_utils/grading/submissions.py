@@ -142,19 +142,19 @@ def check_submissions(course_root: Path | str, assignment: str) -> list[Problem]
 
 
 # --------------------------------------------------------------------------- #
-# What the grading guards detected
+# What was seen while grading
 # --------------------------------------------------------------------------- #
 
 
 @dataclass(frozen=True)
 class Incident:
-    """Something the grading guards saw one learner's code do."""
+    """Something one learner's code did while it was graded (an attempt, a stop)."""
 
     student: str
     assignment: str
     notebook: str
     cell: str
-    kind: str  # "tampering" (tests after it got 0) or "attempt" (reported only)
+    kind: str  # "attempt" (reported only) or "stopped" (the kernel died, hung or ran out of time)
     detail: str
 
     def __str__(self) -> str:
