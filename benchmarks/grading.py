@@ -16,7 +16,8 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.grading.course import Course, nbgrader_env
+from course_utils.grading.runner import nbgrader_env
+from course_utils.grading.testing import Course
 
 MODES = {"sandboxed": "on", "unsandboxed": "off"}
 
@@ -137,7 +138,7 @@ def _gradebook_scores(course: Course) -> dict[tuple[str, str, str], float]:
 
 def _breakdown(course: Course) -> dict[str, float]:
     """Median seconds per kind of work (kernel start, setup, teaching, tests...) per notebook."""
-    from course_utils.grading.execute import METADATA_KEY
+    from course_utils.grading.contract import METADATA_KEY
 
     seen: dict[str, list[float]] = {}
     for path in course.root.glob("autograded/*/*/*.ipynb"):

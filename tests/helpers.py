@@ -1,19 +1,21 @@
 """What the tests share: the repository's paths, and editing a learner's notebook.
 
-The throw-away nbgrader course the tests grade is :class:`course_utils.grading.course.Course`
+The throw-away nbgrader course the tests grade is :class:`course_utils.grading.testing.Course`
 (the benchmark grades with it too).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 
 from course_utils.grading.cells import grade_id
-from course_utils.grading.course import Course, graded_cell_points, nbgrader_env, run_nbgrader
+from course_utils.grading.runner import nbgrader_env, run_nbgrader
 from course_utils.grading.submissions import reference_submission
+from course_utils.grading.testing import Course, graded_cell_points
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
@@ -80,3 +82,13 @@ def prepend(notebook, cell_grade_id: str, code: str):
 def with_wrong_answer(notebook):
     """Notebook 01 with ``iterations_per_epoch`` rounding down: its tests fail, 1 point lost."""
     return replace_answer(notebook, WRONG_ID, lambda source: source.replace(_RIGHT, _WRONG))
+
+
+def grade_or_die(task):
+    """What a Dask worker runs for one submission, in tests: the learner called "killer" ends
+    the worker's process every time (as a hostile submission that crashes its worker would)."""
+    if task.student == "killer":
+        os._exit(1)
+    from course_utils.grading.engine import grade_one
+
+    return grade_one(task)

@@ -26,9 +26,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.grading.course import Course, nbgrader_env, run_nbgrader
 from course_utils.grading.grade_class import LEDGER, grade_class
+from course_utils.grading.runner import nbgrader_env, run_nbgrader
 from course_utils.grading.sandbox import sandbox_problem
+from course_utils.grading.testing import Course
 from helpers import FIXTURES, prepend, replace_answer
 
 pytestmark = pytest.mark.slow
@@ -120,7 +121,7 @@ def test_the_reference_grades_are_what_they_should_be(sequential, sources):
 
 
 def test_class_command_gives_the_same_grades_and_grades_only_what_changed(
-    tmp_path, sources, sequential
+    tmp_path, sources, sequential, capfd
 ):
     course = Course(tmp_path / "course", ASSIGNMENTS, sources=sources)
     _submit_class(course)
@@ -132,7 +133,23 @@ def test_class_command_gives_the_same_grades_and_grades_only_what_changed(
     # the instructor's outputs
     rows = (course.root / "grades.csv").read_text().splitlines()
     assert len(rows) == 1 + len(ASSIGNMENTS) * 5
+    import csv
+
+    with (course.root / "grades.csv").open(newline="") as handle:
+        table = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(handle)}
+    for assignment in ASSIGNMENTS:  # a damaged file is not a zero an LMS would record
+        assert table[(assignment, "broken")]["score"] == ""
+        assert table[(assignment, "broken")]["not_graded"], table[(assignment, "broken")]
+        assert table[(assignment, "untouched")]["score"] == "0.0"
+        assert table[(assignment, "untouched")]["not_graded"] == ""
     assert (course.root / "feedback" / "right" / "00_fixture" / "00_fixture.html").is_file()
+    # the screen shows the grading, not library warnings (SQLAlchemy's, Dask's): those go to a log
+    out, err = capfd.readouterr()
+    noise = [
+        line for line in (out + err).splitlines() if "Warning" in line or "still alive" in line
+    ]
+    assert not noise, noise[:5]
+    assert (course.root / ".grading" / "grading.log").is_file()
     page = run.report.read_text()
     for expected in ("scores.png", "pass_rates.png", "grading_time.png", "broken", "cheat"):
         assert expected in page, expected
@@ -302,6 +319,28 @@ def test_a_killed_worker_loses_no_submission(tmp_path, sources, postgres_url):
     scores = _scores(course, postgres_url)
     assert sum(scores[("00_fixture", "right")].values()) == full
     assert sum(scores[("00_second", "right")].values()) == full
+
+
+def test_a_submission_that_kills_its_worker_every_time_is_not_graded(tmp_path, sources):
+    """Dask gives up on a task whose workers all died (KilledWorker): that learner is "not
+    graded", with the reason in grades.csv, and the rest of the class is graded."""
+    import csv
+
+    from helpers import grade_or_die
+
+    course = Course(tmp_path / "course", ["00_fixture"], sources=sources)
+    course.submit("right", "00_fixture", course.solved("00_fixture"))
+    course.submit("killer", "00_fixture", course.solved("00_fixture"))
+    lines: list[str] = []
+    run = grade_class(course.root, workers=1, say=lines.append, report=False, grade=grade_or_die)
+    assert [r["key"] for r in run.failed] == ["00_fixture/killer"]
+    assert "died every time it was tried" in run.failed[0]["error"]
+    assert any(line.startswith("NOT GRADED 00_fixture/killer") for line in lines), lines
+    assert course.total("right", "00_fixture") == 5
+    with (course.root / "grades.csv").open(newline="") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert rows["killer"]["score"] == "" and "died" in rows["killer"]["not_graded"]
+    assert float(rows["right"]["score"]) == 5 and rows["right"]["not_graded"] == ""
 
 
 def test_the_exchange_round_trip(tmp_path, sources):

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.grading.course import Course, nbgrader_env
+from course_utils.grading.runner import nbgrader_env
 from course_utils.grading.sandbox import sandbox_problem
 from course_utils.grading.submissions import incidents
+from course_utils.grading.testing import Course
 from helpers import FIXTURES, prepend, replace_answer
 
 pytestmark = pytest.mark.slow
@@ -448,7 +449,9 @@ def test_without_the_judge_the_attacks_work(tmp_path):
     course.check(course.autograde(A, "--GradingExecute.judge=False"))
     dumped = _dumped(course.autograded_notebook("dumps_everything", A))
     assert any(secret in dumped for secret in HIDDEN), "the in-kernel tests left no trace"
-    assert course.cell_scores("lying_int", A)["double_tests"] > 0, course.cell_scores("lying_int", A)
+    assert course.cell_scores("lying_int", A)["double_tests"] > 0, course.cell_scores(
+        "lying_int", A
+    )
 
 
 def test_a_judge_that_cannot_set_up_grades_nobody(tmp_path):
@@ -632,14 +635,8 @@ def test_a_fork_bomb_is_capped(graded):
 def test_every_writable_place_is_bounded(tmp_path):
     """A kernel writes until refused in every place it can reach: each refuses at its budget,
     and nothing reaches the grading machine's disk (the socket folder lives in the sandbox)."""
-    from course_utils.grading.sandbox import (
-        HOME,
-        RUNTIME,
-        RUNTIME_SIZE,
-        SHM_SIZE,
-        TMPFS_SIZE,
-        python_roots,
-    )
+    from course_utils.grading.contract import RUNTIME_SIZE, SHM_SIZE, TMPFS_SIZE
+    from course_utils.grading.sandbox import HOME, RUNTIME, python_roots
 
     folder = tmp_path / "autograded" / "ana" / A
     folder.mkdir(parents=True)

@@ -16,7 +16,8 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from course_utils import data
 from course_utils.grading import cli, monitor, pipeline, preprocessors, sandbox
-from course_utils.grading.execute import NOT_RUN_ERROR, GradingExecute
+from course_utils.grading.contract import NOT_RUN_ERROR
+from course_utils.grading.execute import GradingExecute
 from course_utils.grading.preprocessors import GradingEnvironmentError
 from course_utils.grading.submissions import UnknownAssignmentError, check_submissions
 from course_utils.grading.validate import Result, plain, report
@@ -333,13 +334,10 @@ def test_a_wrong_sandbox_setting_says_which_values_work(monkeypatch):
 
 
 def test_missing_bubblewrap_is_one_clear_message(monkeypatch):
-    sandbox.sandbox_problem.cache_clear()
+    sandbox._READY.discard("sandbox")
     monkeypatch.setenv("PATH", "/nonexistent")
-    try:
-        with pytest.raises(sandbox.SandboxUnavailableError) as error:
-            sandbox.require_sandbox()
-    finally:
-        sandbox.sandbox_problem.cache_clear()
+    with pytest.raises(sandbox.SandboxUnavailableError) as error:
+        sandbox.require_sandbox()
     message = str(error.value)
     assert "bubblewrap" in message and "apt-get install bubblewrap" in message
     assert "COURSE_GRADING_SANDBOX=off" in message
@@ -433,3 +431,151 @@ def test_output_beyond_the_limits_is_cut_once(executor):
     assert len(texts) == 3 and "[output cut" in texts[-1]
     ex.output(outs, line, None, 2)  # another cell: the notebook's limit is spent too
     assert len(outs) == 3
+
+
+def test_two_workers_starting_kernels_at_once_keep_their_control_groups():
+    """A worker sweeps only the groups of grading processes that are gone, never another
+    running worker's new (still empty) group. Needs root and control groups (CI has both)."""
+    import uuid
+
+    from course_utils.grading import cgroups
+
+    parent = f"course-grading-test-{uuid.uuid4().hex[:8]}"
+    mine = cgroups.KernelCgroup(parent=parent)
+    if not mine.create():
+        pytest.skip(f"no control groups on this machine: {mine.problem}")
+    folders = list(mine.folders)
+    try:
+        ended = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+        ).stdout.strip()
+        left_behind = [folder.parent / f"{ended}-leftover" for folder in folders]
+        for folder in left_behind:
+            folder.mkdir()
+        other_worker = (
+            "from course_utils.grading.cgroups import KernelCgroup\n"
+            f"group = KernelCgroup(parent={parent!r})\n"
+            "print(group.create())\n"
+            "group.remove()\n"
+        )
+        started = subprocess.run(
+            [sys.executable, "-c", other_worker], capture_output=True, text=True, timeout=60
+        )
+        assert started.stdout.strip() == "True", started.stderr
+        assert all(folder.is_dir() for folder in folders), "another worker removed this one's group"
+        assert not any(folder.exists() for folder in left_behind), "a dead worker's group stayed"
+    finally:
+        mine.remove()
+        for folder in {folder.parent for folder in folders}:
+            for inner in folder.iterdir():
+                if inner.is_dir():
+                    inner.rmdir()
+            folder.rmdir()
+
+
+def test_the_report_shows_written_answers_awaiting_grading_as_such(tmp_path):
+    from course_utils.grading.report import ClassData, write_report
+
+    data = ClassData(
+        totals={"01": {"ana": 50.0}},
+        exercises={"01: question_leak": [], "01: one_hot_tests": [1.0, 0.0]},
+        max_points={"01: question_leak": 1.0, "01: one_hot_tests": 1.0},
+        awaiting={"01: question_leak": 2},
+    )
+    page = write_report(tmp_path, data, folder=tmp_path / "report").read_text()
+    assert "<td>01: question_leak</td><td>-</td><td>0</td><td>2</td>" in page
+    assert "<td>01: one_hot_tests</td><td>50%</td><td>2</td><td>0</td>" in page
+
+
+def test_two_copies_of_the_course_in_one_environment_are_named(tmp_path):
+    """A grading process run from another copy of the course than the one installed in the
+    environment: the kernels would import the installed copy. The check names both."""
+    import shutil
+
+    installed = sandbox.course_utils_root()
+    assert sandbox.course_utils_problem() is None  # this copy is the installed one
+    other = tmp_path / "other-clone"
+    shutil.copytree(installed, other / "course_utils", ignore=shutil.ignore_patterns("__pycache__"))
+    code = (
+        "import course_utils.grading.sandbox as s, course_utils.grading.cli as c\n"
+        "print(s.course_utils_problem())\n"
+        "print(c.main(['sandbox']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=other, capture_output=True, text=True, timeout=120
+    )
+    assert f"uses course_utils from {other / 'course_utils'}" in result.stdout, result.stderr
+    assert f"would import {installed}" in result.stdout
+    assert "NOT POSSIBLE" in result.stdout and result.stdout.strip().endswith("1")
+
+
+def test_no_grading_code_imports_the_test_harness():
+    """``course_utils.grading.testing`` (the throw-away course) is for tests and the benchmark."""
+    import ast
+    from pathlib import Path
+
+    import course_utils.grading as package
+
+    importers = []
+    for path in sorted(Path(package.__file__).parent.glob("*.py")):
+        if path.name == "testing.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                names = [f"{node.module}.{a.name}" for a in node.names] + [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any(name.startswith("course_utils.grading.testing") for name in names):
+                importers.append(path.name)
+    assert not importers, importers
+
+
+def test_a_gradebook_password_never_reaches_a_command_line(monkeypatch, tmp_path):
+    from course_utils.grading import runner
+
+    seen = {}
+
+    def fake_run(command, **kwargs):
+        seen.update(command=command, env=kwargs["env"], timeout=kwargs["timeout"])
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(runner.subprocess, "run", fake_run)
+    url = "postgresql://grader:s3cret-password@db/gradebook"
+    runner.run_nbgrader(["export"], tmp_path, timeout=60, db_url=url)
+    assert not any("s3cret" in part for part in seen["command"]), seen["command"]
+    assert seen["env"][runner.DB_URL_ENV] == url and seen["timeout"] == 60
+    # and the course's configuration takes it from there
+    from traitlets.config import Config
+
+    from course_utils.grading import pipeline
+
+    monkeypatch.setenv(runner.DB_URL_ENV, url)
+    c = Config()
+    pipeline.configure(c)
+    assert c.CourseDirectory.db_url == url
+
+
+def test_every_shared_limit_name_and_message_has_one_home():
+    """Limits, metadata keys, error names and the "Not graded" message are defined in
+    ``contract`` only: no other grading module assigns those names or writes those strings."""
+    import ast
+    from pathlib import Path
+
+    import course_utils.grading as package
+    from course_utils.grading import contract
+
+    shared = {name for name in vars(contract) if name.isupper()}
+    literals = {contract.METADATA_KEY, contract.NOT_GRADED}
+    found = []
+    for path in sorted(Path(package.__file__).parent.glob("*.py")):
+        if path.name == "contract.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = {t.id for t in targets if isinstance(t, ast.Name)}
+                found += [f"{path.name} defines {n}" for n in names & shared]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found += [f"{path.name} writes {v!r}" for v in literals if v in node.value]
+    assert not found, found

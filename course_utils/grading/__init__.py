@@ -16,7 +16,13 @@ One module per job:
 - ``monitor``: inside the kernel, what learner code tries (files, network, programs)
   is reported to the instructor.
 - ``preprocessors``: the smaller steps (duplicate cells, missing data, stderr, feedback).
+- ``contract``: what the parts agree on: limits, metadata keys, error names, messages.
 - ``submissions``: the pre-flight check, reference submissions, recorded incidents.
+- ``runner``: running nbgrader's commands (one way, with a timeout, no secrets shown).
+- ``engine``, ``grade_class``, ``report``: the class command (Dask workers, the ledger,
+  the instructor's report); ``cgroups``: limits on a kernel's processes together.
+- ``testing``: the throw-away course the tests and the benchmark grade (never imported
+  by the grading code).
 - ``validate``: ``make validate``, per exercise, in plain text.
 - ``cli``: ``python -m course_utils.grading {check,incidents,sandbox,validate}``.
 

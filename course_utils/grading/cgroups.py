@@ -3,7 +3,8 @@
 The kernel's own resource limits (:func:`course_utils.grading.kernel.limit_resources`)
 bound each process. A learner who starts many processes (a fork bomb) would
 still take the whole machine; a Linux control group bounds them *together*:
-at most :data:`PROCESSES` processes and threads, at most :data:`MEMORY` bytes.
+at most ``KERNEL_PROCESSES`` processes and threads and ``KERNEL_MEMORY`` bytes
+(:mod:`course_utils.grading.contract`).
 
 Making control groups needs root (or a delegated cgroup), so this is best
 effort: where it cannot be done, :meth:`KernelCgroup.create` says why and the
@@ -21,23 +22,30 @@ Example:
 
 from __future__ import annotations
 
+import os
 import shlex
 import time
 import uuid
 from pathlib import Path
 
-PROCESSES = 1024  # processes and threads (TensorFlow alone starts dozens of threads)
-MEMORY = 10 * 1024**3  # bytes, all the kernel's processes together
+from course_utils.grading.contract import KERNEL_MEMORY, KERNEL_PROCESSES
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PARENT = "course-grading"
 
 
 class KernelCgroup:
-    """One control group per grading kernel, removed when the kernel is gone."""
+    """One control group per grading kernel, removed when the kernel is gone.
 
-    def __init__(self, name: str | None = None, base: Path = CGROUP_ROOT):
-        self.name = name or uuid.uuid4().hex[:12]
+    Its name starts with the process id of the grading process that made it
+    (``<pid>-<random>``): a group is swept as left behind only once that process is gone,
+    so two workers starting kernels at once never remove each other's new, empty groups.
+    """
+
+    def __init__(self, name: str | None = None, base: Path = CGROUP_ROOT, parent: str = PARENT):
+        self.name = name or f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.base = base
+        self.parent = parent
         self.folders: list[Path] = []
         self.problem: str | None = None
 
@@ -50,18 +58,20 @@ class KernelCgroup:
                 return []
             return [
                 (
-                    self.base / PARENT / self.name,
-                    {"pids.max": str(PROCESSES), "memory.max": str(MEMORY)},
+                    self.base / self.parent / self.name,
+                    {"pids.max": str(KERNEL_PROCESSES), "memory.max": str(KERNEL_MEMORY)},
                 )
             ]
         layout = []
         if (self.base / "pids" / "cgroup.procs").is_file():
-            layout.append((self.base / "pids" / PARENT / self.name, {"pids.max": str(PROCESSES)}))
+            layout.append(
+                (self.base / "pids" / self.parent / self.name, {"pids.max": str(KERNEL_PROCESSES)})
+            )
         if (self.base / "memory" / "cgroup.procs").is_file():
             layout.append(
                 (
-                    self.base / "memory" / PARENT / self.name,
-                    {"memory.limit_in_bytes": str(MEMORY)},
+                    self.base / "memory" / self.parent / self.name,
+                    {"memory.limit_in_bytes": str(KERNEL_MEMORY)},
                 )
             )
         return layout
@@ -119,11 +129,18 @@ def _busy(folder: Path) -> bool:
         return False
 
 
+def _maker_alive(name: str) -> bool:
+    """Whether the grading process that made the group ``name`` (``<pid>-...``) still runs."""
+    pid, _, _ = name.partition("-")
+    return pid.isdigit() and Path(f"/proc/{pid}").exists()
+
+
 def _sweep(parent: Path) -> None:
-    """Remove groups earlier kernels left behind (only empty ones can go)."""
+    """Remove the empty groups of grading processes that are gone (their kernels crashed or
+    were killed before removing them); a running process's groups are its own to remove."""
     if parent.is_dir():
         for stale in parent.iterdir():
-            if stale.is_dir() and not _busy(stale):
+            if stale.is_dir() and not _maker_alive(stale.name) and not _busy(stale):
                 try:
                     stale.rmdir()
                 except OSError:

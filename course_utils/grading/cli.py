@@ -21,8 +21,16 @@ from pathlib import Path
 
 
 def _sandbox_line() -> tuple[str, bool]:
-    from course_utils.grading.sandbox import SANDBOX_ENV, sandbox_mode, sandbox_problem
+    from course_utils.grading.sandbox import (
+        SANDBOX_ENV,
+        course_utils_problem,
+        sandbox_mode,
+        sandbox_problem,
+    )
 
+    mismatch = course_utils_problem()
+    if mismatch:
+        return f"Grading: NOT POSSIBLE: {mismatch}", False
     if sandbox_mode() == "off":
         return (
             f"Grading sandbox: OFF ({SANDBOX_ENV}=off): learner code runs with your rights.",

@@ -19,17 +19,49 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
 import socket
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from course_utils.grading.course import bin_first_on_path
-from course_utils.grading.sandbox import SANDBOX_ENV
+from course_utils.grading.contract import NOT_GRADED
+from course_utils.grading.runner import bin_first_on_path
 from course_utils.grading.submissions import read_notebook_json
+
+LOG = ".grading/grading.log"  # in the course folder: library warnings, not the instructor's screen
+_LOGGERS = ("py.warnings", "distributed", "nbgrader", "traitlets", "alembic", "sqlalchemy")
+
+
+@contextlib.contextmanager
+def library_messages_to(path: Path) -> Iterator[None]:
+    """Send library warnings and log lines (SQLAlchemy's, Dask's, nbgrader's) to the file
+    ``path`` while the block runs, so the instructor's screen shows the grading, not them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(name)s: %(message)s"))
+    saved = {}
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        saved[name] = (list(logger.handlers), logger.propagate)
+        logger.handlers, logger.propagate = [handler], False
+    logging.captureWarnings(True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")  # each distinct warning once, into the log
+            yield
+    finally:
+        logging.captureWarnings(False)
+        for name, (handlers, propagate) in saved.items():
+            logger = logging.getLogger(name)
+            logger.handlers, logger.propagate = handlers, propagate
+        handler.close()
 
 
 class EngineError(RuntimeError):
@@ -52,7 +84,7 @@ class Task:
         return f"{self.assignment}/{self.student}"
 
 
-def _api(root: str, db_url: str):
+def _api(root: str, db_url: str, sandbox: str):
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
@@ -60,6 +92,7 @@ def _api(root: str, db_url: str):
     config = PyFileConfigLoader("nbgrader_config.py", path=root).load_config()
     config.CourseDirectory.root = root
     config.CourseDirectory.db_url = db_url
+    config.GradingExecute.sandbox = sandbox  # passed in, not through the environment
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
 
@@ -67,10 +100,10 @@ _EXCEPTION_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(Error|Exception)): (.+)")
 
 
 def _last_error(result: dict[str, Any]) -> str:
-    """The most telling line of a failed nbgrader run: "Not graded: ...", else the exception."""
+    """The most telling line of a failed nbgrader run: the not-graded message, else the exception."""
     lines = (result.get("log") or "").splitlines() + (result.get("error") or "").splitlines()
     for line in reversed(lines):
-        if "Not graded" in line:
+        if NOT_GRADED in line:
             return line.strip()[:500]
     for line in reversed(lines):
         if _EXCEPTION_LINE.match(line):
@@ -125,22 +158,28 @@ def grade_one(task: Task) -> dict[str, Any]:
         result.update(ok=False, seconds=0.0, error=f"not graded: {unreadable}")
         return result
     os.environ["PATH"] = bin_first_on_path(os.environ.get("PATH", ""))  # nbgrader runs alembic
-    os.environ[SANDBOX_ENV] = task.sandbox
     try:
-        api = _api(task.root, task.db_url)
-        graded = api.autograde(task.assignment, task.student, force=True, create=True)
-        ok = bool(graded.get("success"))
-        if ok and task.feedback:
-            feedback = api.generate_feedback(task.assignment, task.student, force=True)
-            if not feedback.get("success"):
-                result["error"] = "graded, but the feedback failed: " + _last_error(feedback)
-        elif not ok:
-            result["error"] = _last_error(graded)
+        with library_messages_to(Path(task.root, LOG)):
+            ok = _autograde(task, result)
     except Exception as exc:  # the grading machine's fault, reported per submission
         ok = False
         result["error"] = f"{type(exc).__name__}: {exc}"[:500]
     result.update(ok=ok, seconds=round(time.monotonic() - started, 2))
     return result
+
+
+def _autograde(task: Task, result: dict[str, Any]) -> bool:
+    """nbgrader's autograde (and feedback) of one submission, through its API."""
+    api = _api(task.root, task.db_url, task.sandbox)
+    graded = api.autograde(task.assignment, task.student, force=True, create=True)
+    ok = bool(graded.get("success"))
+    if ok and task.feedback:
+        feedback = api.generate_feedback(task.assignment, task.student, force=True)
+        if not feedback.get("success"):
+            result["error"] = "graded, but the feedback failed: " + _last_error(feedback)
+    elif not ok:
+        result["error"] = _last_error(graded)
+    return ok
 
 
 def open_client(scheduler: str | None = None, workers: int | None = None):
@@ -159,12 +198,17 @@ def open_client(scheduler: str | None = None, workers: int | None = None):
                 f"cannot reach the Dask scheduler at {scheduler} ({exc}). Start one with "
                 "`dask scheduler` and workers with `dask worker <address>`."
             ) from exc
-    cluster = LocalCluster(
-        n_workers=workers or os.cpu_count() or 1,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-    )
+    import dask
+
+    # One submission at a time on each worker, the others wait at the scheduler: a worker
+    # that dies (a submission that crashes it) takes no one else's submission with it.
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
     return Client(cluster)
 
 

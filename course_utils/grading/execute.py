@@ -15,7 +15,7 @@ On top of it, it:
   ``max_output_bytes``;
 - if the kernel dies, keeps what ran before and marks the rest as not run;
 - records the incidents and where the time went in the notebook's metadata
-  (``course_grading``) and the grading log.
+  (``contract.METADATA_KEY``) and the grading log.
 
 ``judge = False`` runs test cells in the learner's kernel as plain nbgrader does: for the
 benchmark's baseline only, never to grade (any learner code could then fake a result).
@@ -34,23 +34,29 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, Unicode
 
 from course_utils.grading import monitor
 from course_utils.grading.cells import grade_id, is_answer_cell, is_test_cell
+from course_utils.grading.contract import (
+    CELL_TIMEOUT_ERROR,
+    DEAD_KERNEL_ERROR,
+    JUDGE_ERROR,
+    METADATA_KEY,
+    NOT_RUN_ERROR,
+    not_graded,
+)
 from course_utils.grading.judging import Judge, JudgeSetupError, setup_source
 from course_utils.grading.preprocessors import GradingEnvironmentError
 from course_utils.grading.sandbox import (
     UNSANDBOXED_WARNING,
     GradingKernelManager,
     SandboxedKernelManager,
+    course_utils_problem,
     require_sandbox,
     sandbox_mode,
 )
 
-METADATA_KEY = "course_grading"
-NOT_RUN_ERROR = "NotRunError"
-JUDGE_ERROR = "JudgeError"
 STOPPED = "stopped"  # an incident kind: the kernel died, hung or ran out of time
 MAX_INCIDENTS = 100  # per notebook: a kernel that floods its report channel is cut short
 
@@ -67,6 +73,11 @@ class GradingExecute(Execute):
 
     total_timeout = Integer(
         600, help="Seconds one notebook may run in total; the rest of it is then not run."
+    ).tag(config=True)
+    sandbox = Unicode(
+        "",
+        help="'on' or 'off': grade in the sandbox or not. Empty: as COURSE_GRADING_SANDBOX says "
+        "(the class command sets it for each submission).",
     ).tag(config=True)
     judge = Bool(
         True,
@@ -98,6 +109,10 @@ class GradingExecute(Execute):
         self._first_cell_at: float | None = None
         self._started_at: float | None = None
 
+    def sandbox_mode(self) -> str:
+        """'on' or 'off': this configuration's, else the environment's."""
+        return self.sandbox or sandbox_mode()
+
     # ---- time ----------------------------------------------------------------------
 
     def seconds_left(self) -> float | None:
@@ -118,10 +133,13 @@ class GradingExecute(Execute):
     # ---- the kernel ----------------------------------------------------------------
 
     def create_kernel_manager(self):
-        if sandbox_mode() == "on":
+        if self.sandbox_mode() == "on":
             require_sandbox()
             self.kernel_manager_class = SandboxedKernelManager
         else:
+            mismatch = course_utils_problem()
+            if mismatch:
+                raise GradingEnvironmentError(not_graded(mismatch))
             self.log.warning(UNSANDBOXED_WARNING)
             self.kernel_manager_class = GradingKernelManager
         km = super().create_kernel_manager()
@@ -157,10 +175,13 @@ class GradingExecute(Execute):
             if source is None:  # the grader's problem: never a learner's zero
                 info = (resources or {}).get("nbgrader", {})
                 raise GradingEnvironmentError(
-                    f"Not graded: learner {info.get('student', '?')!r}, notebook "
-                    f"{info.get('notebook', '?')!r}: the instructor's source notebook was not "
-                    "found, and the judge needs its setup cell. Run nbgrader autograde from the "
-                    "course folder (the one with nbgrader_config.py and source/ or solutions/)."
+                    not_graded(
+                        "the instructor's source notebook was not found, and the judge needs its "
+                        "setup cell. Run nbgrader autograde from the course folder (the one with "
+                        "nbgrader_config.py and source/ or solutions/).",
+                        info.get("student", "?"),
+                        info.get("notebook", "?"),
+                    )
                 )
             self._judge_setup = setup_source(source)
         self.timeout_func = self.cell_timeout
@@ -223,17 +244,17 @@ class GradingExecute(Execute):
             tail = list(getattr(self.km, "kernel_output", []))[-10:]
             if tail:
                 self.log.warning("The kernel's last words:\n%s", "\n".join(tail))
-            cell.outputs.append(error_output("DeadKernelError", self._stopped[1]))
+            cell.outputs.append(error_output(DEAD_KERNEL_ERROR, self._stopped[1]))
         except CellTimeoutError:
             self._stop(index, "the kernel stopped sending its output (IOPub timeout)")
-            cell.outputs.append(error_output("CellTimeoutError", self._stopped[1]))
+            cell.outputs.append(error_output(CELL_TIMEOUT_ERROR, self._stopped[1]))
         if self._stopped is None or self._stopped[0] != index:
             self._collect(index)
         return cell, self.resources
 
     def _start_judge(self) -> None:
         """The judge's kernel, started now so its setup overlaps the learner's first cells."""
-        sandboxed = sandbox_mode() == "on"
+        sandboxed = self.sandbox_mode() == "on"
         self.judging = Judge(
             self._judge_setup or "",
             self.kc,
@@ -259,10 +280,13 @@ class GradingExecute(Execute):
         except JudgeSetupError as problem:  # the grader's own code: never the learner's zero
             info = self.resources.get("nbgrader", {})
             raise GradingEnvironmentError(
-                f"Not graded: learner {info.get('student', '?')!r}, notebook "
-                f"{info.get('notebook', '?')!r}: {problem}. This is not the learner's fault and "
-                "no grade was recorded; fix the course's setup cell or the grading machine, "
-                "then run nbgrader autograde again."
+                not_graded(
+                    f"{problem}. This is not the learner's fault and no grade was recorded; fix "
+                    "the course's setup cell or the grading machine, then run nbgrader "
+                    "autograde again.",
+                    info.get("student", "?"),
+                    info.get("notebook", "?"),
+                )
             ) from None
         except (RuntimeError, TimeoutError) as problem:
             cell.outputs = [error_output(JUDGE_ERROR, f"not graded by the judge: {problem}")]
@@ -335,7 +359,7 @@ class GradingExecute(Execute):
         info = resources.get("nbgrader", {})
         student, notebook = info.get("student", "?"), info.get("notebook", "?")
         nb.metadata[METADATA_KEY] = {
-            "sandbox": sandbox_mode(),
+            "sandbox": self.sandbox_mode(),
             "judge": self.judging is not None,
             "judge_requests": self.judging.requests if self.judging is not None else 0,
             "incidents": self.incidents,

@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -39,8 +38,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from course_utils.grading.course import bin_first_on_path, nbgrader_env
-from course_utils.grading.engine import EngineError, Task, grade_one, open_client, workers_can_see
+from course_utils.grading.engine import (
+    LOG,
+    EngineError,
+    Task,
+    grade_one,
+    library_messages_to,
+    open_client,
+    workers_can_see,
+)
+from course_utils.grading.runner import bin_first_on_path, run_nbgrader
 from course_utils.grading.sandbox import SANDBOX_ENV, require_sandbox, sandbox_mode
 from course_utils.grading.submissions import Problem, check_submissions, known_assignments
 
@@ -181,21 +188,63 @@ def _prepare_gradebook(root: Path, db_url: str, assignments: list[str], students
             gradebook.update_or_create_student(student)
 
 
+def _lost(task: Task, error: BaseException) -> dict[str, Any]:
+    """The result of a submission whose worker died every time it was tried (Dask gave up)."""
+    return {
+        "key": task.key,
+        "ok": False,
+        "worker": "?",
+        "seconds": 0.0,
+        "error": (
+            f"not graded: the worker grading it died every time it was tried "
+            f"({type(error).__name__}: {str(error)[:300]}); the others were graded"
+        ),
+    }
+
+
+NOT_GRADED_COLUMN = "not_graded"  # the reason, in grades.csv, for a submission not graded
+
+
+def mark_not_graded(csv_path: Path, ledger: Ledger) -> int:
+    """In nbgrader's ``grades.csv``, a submission that could not be graded gets an empty score
+    (not a 0 an LMS would record) and its reason in the column :data:`NOT_GRADED_COLUMN`;
+    returns how many were marked.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "g.csv").write_text("assignment,student_id,score,max_score\\na,ana,0.0,5.0\\n")
+        >>> ledger = Ledger(folder / "l.json", {"a/ana": {"ok": False, "error": "broken JSON"}})
+        >>> mark_not_graded(folder / "g.csv", ledger)
+        1
+        >>> print((folder / "g.csv").read_text().strip())
+        assignment,student_id,score,max_score,not_graded
+        a,ana,,5.0,broken JSON
+    """
+    import csv
+
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+        fields = list(rows[0]) if rows else []
+    if not rows or "assignment" not in fields or "student_id" not in fields:
+        return 0
+    marked = 0
+    for row in rows:
+        entry = ledger.entries.get(f"{row['assignment']}/{row['student_id']}")
+        row[NOT_GRADED_COLUMN] = ""
+        if entry is not None and not entry.get("ok"):
+            row["score"] = ""
+            row[NOT_GRADED_COLUMN] = str(entry.get("error") or "not graded")
+            marked += 1
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[*fields, NOT_GRADED_COLUMN])
+        writer.writeheader()
+        writer.writerows(rows)
+    return marked
+
+
 def _nbgrader(root: Path, args: list[str], db_url: str) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nbgrader",
-            *args,
-            f"--CourseDirectory.db_url={db_url}",
-            "--log-level=WARN",
-        ],
-        cwd=root,
-        env=nbgrader_env(),
-        capture_output=True,
-        text=True,
-    )
+    result = run_nbgrader(args, root, timeout=1800, db_url=db_url)
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stderr[-2000:]}")
 
@@ -212,8 +261,11 @@ def grade_class(
     report: bool = True,
     say: Callable[[str], None] = print,
     progress: Callable[[str], None] | None = None,
+    grade: Callable[[Task], dict[str, Any]] = grade_one,
 ) -> ClassRun:
-    """Grade every new or changed submission of ``assignments`` (all of them by default)."""
+    """Grade every new or changed submission of ``assignments`` (all of them by default).
+
+    ``grade`` is what a worker runs for one submission (tests pass a stand-in that fails)."""
     started = time.monotonic()
     os.environ["PATH"] = bin_first_on_path(os.environ.get("PATH", ""))  # nbgrader runs alembic
     root = Path(root).resolve()
@@ -256,40 +308,50 @@ def grade_class(
 
     graded: list[dict[str, Any]] = []
     if todo:
-        _prepare_gradebook(root, db_url, assignments, {s for _, s in todo})
-        client = open_client(scheduler, workers)
-        try:
-            blind = workers_can_see(client, str(root))
-            if blind:
-                raise EngineError(
-                    f"these workers cannot see the course folder {root}: {', '.join(blind)}. "
-                    "Mount it at the same path on every grading machine."
+        say(f"Library messages (Dask, nbgrader, SQLAlchemy) go to {root / LOG}.")
+        with library_messages_to(root / LOG):
+            _prepare_gradebook(root, db_url, assignments, {s for _, s in todo})
+            client = open_client(scheduler, workers)
+            try:
+                blind = workers_can_see(client, str(root))
+                if blind:
+                    raise EngineError(
+                        f"these workers cannot see the course folder {root}: {', '.join(blind)}. "
+                        "Mount it at the same path on every grading machine."
+                    )
+                n_workers = len(client.scheduler_info()["workers"])
+                say(
+                    f"Grading on {n_workers} Dask worker(s){' at ' + scheduler if scheduler else ''}."
                 )
-            n_workers = len(client.scheduler_info()["workers"])
-            say(f"Grading on {n_workers} Dask worker(s){' at ' + scheduler if scheduler else ''}.")
-            tasks = [Task(str(root), a, s, db_url, mode, feedback) for a, s in todo]
-            futures = client.map(
-                grade_one, tasks, key=[f"grade-{t.key}-{time.time_ns()}" for t in tasks], pure=False
-            )
-            bar = Progress(len(tasks), n_workers, progress)
-            from distributed import as_completed
+                tasks = [Task(str(root), a, s, db_url, mode, feedback) for a, s in todo]
+                keys = [f"grade-{t.key}-{time.time_ns()}" for t in tasks]
+                futures = client.map(grade, tasks, key=keys, pure=False)
+                task_of = dict(zip(keys, tasks, strict=True))
+                bar = Progress(len(tasks), n_workers, progress)
+                from distributed import as_completed
 
-            for future in as_completed(futures):
-                result = future.result()
-                graded.append(result)
-                ledger.record(result, digests[result["key"]])
-                ledger.save()
-                bar.update(result["ok"])
-        finally:
-            client.close()
-            cluster = getattr(client, "cluster", None)
-            if cluster is not None:
-                cluster.close()
+                def record(result: dict[str, Any]) -> None:
+                    graded.append(result)
+                    ledger.record(result, digests[result["key"]])
+                    ledger.save()
+                    bar.update(result["ok"])
+
+                for future in as_completed(futures):
+                    try:
+                        record(future.result())
+                    except Exception as error:  # its worker died each time it was tried
+                        record(_lost(task_of[future.key], error))
+            finally:
+                client.close()
+                cluster = getattr(client, "cluster", None)
+                if cluster is not None:
+                    cluster.close()
     for result in graded:
         if not result["ok"]:
             say(f"NOT GRADED {result['key']}: {result['error']}")
     if graded:
         _nbgrader(root, ["export", "--to", str(root / "grades.csv")], db_url)
+        mark_not_graded(root / "grades.csv", ledger)
     run = ClassRun(graded, skipped, problems, round(time.monotonic() - started, 1))
     if report:
         from course_utils.grading.report import gather, write_report

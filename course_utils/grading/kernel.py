@@ -38,10 +38,9 @@ from course_utils.config import (
     SEED_OFFSET_ENV,
     quiet_tensorflow,
 )
+from course_utils.grading.contract import FILE_SIZE_LIMIT, MEMORY_LIMIT
 
 GRADING_PROFILE = "fast"
-MEMORY_LIMIT = 8 * 1024**3  # bytes of address space; TensorFlow reserves a lot of it
-FILE_SIZE_LIMIT = 1024**3  # bytes, the largest file learner code may write
 
 
 def grading_environment() -> None:

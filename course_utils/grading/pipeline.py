@@ -16,13 +16,11 @@ Example:
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from course_utils.grading.contract import CELL_TIMEOUT, NOTEBOOK_TIMEOUT, OUTPUT_LINES
 from course_utils.grading.kernel import kernel_setup_line
-
-CELL_TIMEOUT = 120  # seconds for one cell before it is interrupted
-NOTEBOOK_TIMEOUT = 600  # seconds for a whole notebook
-OUTPUT_LINES = 1000  # lines of output kept per cell
 
 
 class PipelineError(RuntimeError):
@@ -121,6 +119,11 @@ def configure(c: Any) -> None:
     c.Execute.extra_arguments = kernel_arguments()
     c.LimitOutput.max_lines = OUTPUT_LINES
     configure_html(c)
+    # The class command passes the gradebook in the environment, never on a command line.
+    from course_utils.grading.runner import DB_URL_ENV
+
+    if os.environ.get(DB_URL_ENV):
+        c.CourseDirectory.db_url = os.environ[DB_URL_ENV]
 
 
 def configure_html(c: Any) -> None:

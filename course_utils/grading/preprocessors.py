@@ -27,6 +27,7 @@ from typing import Any
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
 
 from course_utils import data
+from course_utils.grading.contract import not_graded
 
 # The errors course_utils.data raises when it cannot provide a data set.
 DATA_ERRORS = frozenset(cls.__name__ for cls in (data.DataUnavailableError, data.DataCorruptError))
@@ -78,11 +79,14 @@ class RequireCourseData(NbGraderPreprocessor):
                 if output.get("output_type") == "error" and output.get("ename") in DATA_ERRORS:
                     info = resources.get("nbgrader", {})
                     raise GradingEnvironmentError(
-                        f"Not graded: learner {info.get('student', '?')!r}, notebook "
-                        f"{info.get('notebook', '?')!r}: the grading machine could not load the "
-                        f"course data ({output.get('ename')}: {output.get('evalue')}). This is "
-                        "not the learner's fault and no grade was recorded. Fix the data cache, "
-                        "then run nbgrader autograde again."
+                        not_graded(
+                            "the grading machine could not load the course data "
+                            f"({output.get('ename')}: {output.get('evalue')}). This is not the "
+                            "learner's fault and no grade was recorded. Fix the data cache, then "
+                            "run nbgrader autograde again.",
+                            info.get("student", "?"),
+                            info.get("notebook", "?"),
+                        )
                     )
         return nb, resources
 

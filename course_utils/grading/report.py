@@ -24,15 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from course_utils.grading.contract import LIMIT_ERRORS
 from course_utils.grading.submissions import incidents, read_notebook_json
-
-# Error names in an autograded notebook that mean a limit stopped the learner's code.
-LIMIT_ERRORS = {
-    "MemoryError": "memory limit",
-    "CellTimeoutError": "a cell stopped at its timeout",
-    "DeadKernelError": "the kernel died",
-    "NotRunError": "not run (the kernel stopped or the time budget was spent)",
-}
 
 
 def pass_rate(scores: list[float], max_score: float) -> float:
@@ -49,6 +42,7 @@ class ClassData:
         default_factory=dict
     )  # "assignment: grade_id" -> scores
     max_points: dict[str, float] = field(default_factory=dict)
+    awaiting: dict[str, int] = field(default_factory=dict)  # written answers not graded by hand yet
     seconds: dict[str, list[float]] = field(default_factory=dict)  # assignment -> grading seconds
     not_graded: list[tuple[str, str, str]] = field(default_factory=list)  # assignment, learner, why
     flagged: list[tuple[str, str, str, str]] = field(
@@ -83,8 +77,12 @@ def gather(root: Path, db_url: str, assignments: list[str], results: dict[str, d
                     for grade in notebook.grades:
                         if grade.max_score:
                             name = f"{assignment}: {grade.name}"
-                            data.exercises.setdefault(name, []).append(float(grade.score))
                             data.max_points[name] = float(grade.max_score)
+                            data.exercises.setdefault(name, [])
+                            if grade.needs_manual_grade:  # a written answer, not graded yet
+                                data.awaiting[name] = data.awaiting.get(name, 0) + 1
+                            else:
+                                data.exercises[name].append(float(grade.score))
     for key, result in sorted(results.items()):
         assignment, learner = key.split("/", 1)
         if assignment not in assignments:
@@ -137,9 +135,10 @@ def _plots(data: ClassData, folder: Path) -> list[tuple[str, str]]:
         made.append(
             ("scores.png", "Score distribution per assignment (box: quartiles, triangle: mean)")
         )
-    if data.exercises:
+    graded = {name: s for name, s in data.exercises.items() if s}  # not those awaiting grading
+    if graded:
         rates = sorted(
-            ((pass_rate(s, data.max_points[name]), name) for name, s in data.exercises.items()),
+            ((pass_rate(s, data.max_points[name]), name) for name, s in graded.items()),
             reverse=True,  # barh draws from the bottom up: the hardest ends on top
         )
         fig, ax = plt.subplots(figsize=(8, max(3, 0.28 * len(rates))))
@@ -184,7 +183,12 @@ def write_report(root: Path, data: ClassData, folder: Path | None = None) -> Pat
     images = _plots(data, folder)
     learners = {learner for scores in data.totals.values() for learner in scores}
     rates = sorted(
-        (name, f"{100 * pass_rate(s, data.max_points[name]):.0f}%", len(s))
+        (
+            name,
+            f"{100 * pass_rate(s, data.max_points[name]):.0f}%" if s else "-",
+            len(s),
+            data.awaiting.get(name, 0),
+        )
         for name, s in data.exercises.items()
     )
     timing = [(a, f"{statistics.median(s):.1f} s", len(s)) for a, s in sorted(data.seconds.items())]
@@ -211,7 +215,7 @@ th {{ background: #f3f3f3; }} figure {{ margin: 1em 0; }} img {{ max-width: 100%
 <h2>Learners flagged while grading</h2>
 {_table(["learner", "notebook", "kind", "what was detected"], data.flagged, "Nothing was detected.")}
 <h2>Exercises</h2>
-{_table(["exercise", "learners with full points", "graded"], rates, "No grades yet.")}
+{_table(["exercise", "learners with full points", "graded", "awaiting grading by hand"], rates, "No grades yet.")}
 <h2>Grading time</h2>
 {_table(["assignment", "median per notebook", "notebooks"], timing, "No timings.")}
 </body></html>

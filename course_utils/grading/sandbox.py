@@ -41,7 +41,6 @@ Example:
 from __future__ import annotations
 
 import collections
-import functools
 import json
 import os
 import shutil
@@ -55,8 +54,16 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer
 
-from course_utils.grading.cgroups import PROCESSES, KernelCgroup
-from course_utils.grading.kernel import FILE_SIZE_LIMIT, MEMORY_LIMIT
+from course_utils.grading.cgroups import KernelCgroup
+from course_utils.grading.contract import (
+    FILE_SIZE_LIMIT,
+    KERNEL_PROCESSES,
+    MEMORY_LIMIT,
+    RUNTIME_SIZE,
+    SHM_SIZE,
+    TMPFS_SIZE,
+    not_graded,
+)
 from course_utils.grading.monitor import Layout
 
 SANDBOX_ENV = "COURSE_GRADING_SANDBOX"
@@ -66,9 +73,6 @@ HOME = f"/home/{LEARNER}"
 SUBMISSION = "/run/course/submission"  # the learner's files, read-only; copied into the work folder
 CONNECTION_FILE = "/run/course/kernel.json"  # read-only: ports and key, written by the grader
 RUNTIME = "/run/course/runtime"  # the kernel's ZeroMQ sockets, in a tmpfs of the sandbox's own
-TMPFS_SIZE = 1024**3  # bytes each for the home folder and /tmp
-SHM_SIZE = 256 * 1024**2  # bytes of /dev/shm
-RUNTIME_SIZE = 64 * 1024  # bytes of the socket folder: sockets take none
 _SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _ETC = (
     "ld.so.cache",
@@ -127,13 +131,24 @@ UNSANDBOXED_WARNING = (
 )
 
 
-@functools.lru_cache(maxsize=1)
+_READY: set[str] = set()  # checks that passed in this process (a failure is checked again)
+
+
 def sandbox_problem() -> str | None:
     """Why the sandbox cannot run on this machine, with the fix; ``None`` if it can.
 
     Starts one tiny sandbox (``/bin/true`` with every namespace the grading kernel
-    gets) the first time it is called; the answer is remembered.
+    gets); once it worked the answer is remembered, a failure is tried again next time.
     """
+    if "sandbox" in _READY:
+        return None
+    problem = _sandbox_problem()
+    if problem is None:
+        _READY.add("sandbox")
+    return problem
+
+
+def _sandbox_problem() -> str | None:
     if not sys.platform.startswith("linux"):
         return (
             f"the grading sandbox needs Linux (bubblewrap) and this is {sys.platform}. "
@@ -162,14 +177,50 @@ def sandbox_problem() -> str | None:
     return None
 
 
+def course_utils_problem() -> str | None:
+    """Whether grading kernels (``python -I``, so never from the current folder) would import
+    another copy of ``course_utils`` than this process uses (two copies of the course, one
+    Python environment): both paths, and the fix. ``None`` if they are the same.
+
+    Example:
+        >>> course_utils_problem() is None   # doctest: +SKIP
+        True
+    """
+    if "course_utils" in _READY:
+        return None
+    here = course_utils_root()
+    probe = "import importlib.util as u; s = u.find_spec('course_utils'); print(s and s.origin)"
+    try:
+        found = subprocess.run(
+            [sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60, cwd="/"
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{sys.executable} could not be started ({exc})."
+    there = str(Path(found).resolve().parent) if found and found != "None" else None
+    if there == here:
+        _READY.add("course_utils")
+        return None
+    return (
+        f"this grading process uses course_utils from {here}, but the grading kernels "
+        f"({sys.executable} -I) would import {there or 'no course_utils at all'}: two copies of "
+        "the course share one Python environment. Run `make setup` in the copy you grade with "
+        "(it installs that copy into its own .venv), or grade from the copy the kernels use."
+    )
+
+
 def require_sandbox() -> None:
     """Raise :class:`SandboxUnavailableError` (what is wrong, how to fix it, the opt-out) if needed."""
+    mismatch = course_utils_problem()
+    if mismatch:
+        raise SandboxUnavailableError(not_graded(mismatch))
     problem = sandbox_problem()
     if problem:
         raise SandboxUnavailableError(
-            f"Not graded: autograding runs every notebook in a sandbox, but {problem} "
-            f"To grade without the sandbox (learner code can then read your solutions and change "
-            f"grades), set {SANDBOX_ENV}=off."
+            not_graded(
+                f"autograding runs every notebook in a sandbox, but {problem} To grade without "
+                "the sandbox (learner code can then read your solutions and change grades), "
+                f"set {SANDBOX_ENV}=off."
+            )
         )
 
 
@@ -283,7 +334,7 @@ class GradingKernelManager(AsyncKernelManager):
             str(self.memory_limit),
             "--file-size-limit",
             str(self.file_size_limit),
-            *(["--max-processes", str(PROCESSES)] if self.sandboxed else []),
+            *(["--max-processes", str(KERNEL_PROCESSES)] if self.sandboxed else []),
             "--report-fd",
             "{report_fd}",
             "--",

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_utils.grading.cells import grade_id, is_answer_cell
+from course_utils.grading.contract import METADATA_KEY
 
 _SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
-INCIDENTS_KEY = "course_grading"
 
 
 class UnknownAssignmentError(ValueError):
@@ -170,7 +170,7 @@ def incidents(course_root: Path | str, assignment: str | None = None) -> list[In
         data, error = read_notebook_json(path)
         if error or data is None:
             continue
-        for entry in data.get("metadata", {}).get(INCIDENTS_KEY, {}).get("incidents", []):
+        for entry in data.get("metadata", {}).get(METADATA_KEY, {}).get("incidents", []):
             found.append(
                 Incident(
                     student=path.parents[1].name,

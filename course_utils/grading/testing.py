@@ -1,69 +1,29 @@
-"""A throw-away nbgrader course: what the tests and the benchmark grade, with real nbgrader commands.
+"""For the tests and the benchmark only: a throw-away nbgrader course, graded with real commands.
 
 :class:`Course` copies ``nbgrader_config.py`` and some assignments of ``solutions/``
 into a folder, generates the learner release there, and then plays the
 instructor: collect submissions, autograde, generate feedback, export grades.
+No grading code imports this module (``tests/test_grading_units.py`` checks it).
 
 Example:
-    >>> env = nbgrader_env()
-    >>> env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
-    True
+    >>> graded_cell_points(REPOSITORY / "tests" / "fixtures" / "00_fixture" / "00_fixture.ipynb")
+    {'double_tests': 1.0, 'mean_tests': 2.0, 'standardize_tests': 2.0}
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from course_utils.config import PROFILE_ENV
 from course_utils.grading.cells import is_test_cell, points
+from course_utils.grading.runner import nbgrader_env, run_nbgrader
 from course_utils.grading.submissions import reference_submission
 
 # The repository this package was installed from (an editable install), if any.
 REPOSITORY = Path(__file__).resolve().parents[2]
-
-
-def bin_first_on_path(path: str) -> str:
-    """``path`` (a ``PATH`` value) with this Python's ``bin`` folder first.
-
-    Example:
-        >>> bin_first_on_path("/usr/bin").endswith(os.pathsep + "/usr/bin")
-        True
-    """
-    return str(Path(sys.executable).parent) + os.pathsep + path
-
-
-def nbgrader_env(**overrides: str) -> dict[str, str]:
-    """The environment for nbgrader and Jupyter commands: this Python's ``bin`` folder first on ``PATH``.
-
-    nbgrader runs ``alembic`` from ``PATH`` when it opens the gradebook, and
-    notebooks run ``jupyter``. ``COURSE_PROFILE`` is left out (the grading
-    configuration picks the fast profile) unless ``overrides`` sets it.
-    """
-    env = dict(os.environ)
-    env["PATH"] = bin_first_on_path(env.get("PATH", ""))
-    env.pop(PROFILE_ENV, None)
-    env.update(overrides)
-    return env
-
-
-def run_nbgrader(
-    args: list[str], cwd: Path, timeout: float = 1200, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
-    """Run ``nbgrader <args>`` in ``cwd``; the result keeps stdout and stderr as text."""
-    return subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
-        cwd=cwd,
-        env=env or nbgrader_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def graded_cell_points(source: Path) -> dict[str, float]:

@@ -1,0 +1,50 @@
+"""What the parts of the grading code agree on, in one place: limits, names and messages.
+
+The grading process, the learner's kernel (inside the sandbox), the judge and the class
+command all read these. A limit changed here is changed everywhere; nothing else in
+``course_utils.grading`` defines them (``tests/test_grading_units.py`` checks it).
+
+Example:
+    >>> not_graded("the data cache is damaged", student="ana", notebook="01")
+    "Not graded: learner 'ana', notebook '01': the data cache is damaged"
+    >>> NOTEBOOK_TIMEOUT // CELL_TIMEOUT
+    5
+"""
+
+from __future__ import annotations
+
+# ---- limits ---------------------------------------------------------------------------
+CELL_TIMEOUT = 120  # seconds for one cell before it is interrupted
+NOTEBOOK_TIMEOUT = 600  # seconds for a whole notebook
+OUTPUT_LINES = 1000  # lines of output kept per cell
+MEMORY_LIMIT = 8 * 1024**3  # bytes of address space per kernel process (TensorFlow reserves a lot)
+FILE_SIZE_LIMIT = 1024**3  # bytes, the largest file learner code may write
+TMPFS_SIZE = 1024**3  # bytes each for the kernel's home folder and /tmp
+SHM_SIZE = 256 * 1024**2  # bytes of the kernel's /dev/shm
+RUNTIME_SIZE = 64 * 1024  # bytes of the kernel's socket folder: sockets take none
+KERNEL_PROCESSES = 1024  # processes and threads of one kernel (TensorFlow starts dozens)
+KERNEL_MEMORY = 10 * 1024**3  # bytes, all of one kernel's processes together (control groups)
+
+# ---- names ----------------------------------------------------------------------------
+METADATA_KEY = "course_grading"  # notebook metadata: sandbox, judge, incidents, timing
+NOT_RUN_ERROR = "NotRunError"  # a test cell not run (the kernel stopped, the budget was spent)
+JUDGE_ERROR = "JudgeError"  # a test cell the judge could not finish
+DEAD_KERNEL_ERROR = "DeadKernelError"  # the learner's kernel died in this cell
+CELL_TIMEOUT_ERROR = "CellTimeoutError"  # the kernel stopped sending output in this cell
+# error names in autograded notebooks that mean a limit was reached, as the report says them
+LIMIT_ERRORS = {
+    "MemoryError": "memory limit",
+    CELL_TIMEOUT_ERROR: "a cell stopped at its timeout",
+    DEAD_KERNEL_ERROR: "the kernel died",
+    NOT_RUN_ERROR: "not run (the kernel stopped or the time budget was spent)",
+}
+
+# ---- messages -------------------------------------------------------------------------
+NOT_GRADED = "Not graded"  # starts every message for a submission graded neither right nor wrong
+
+
+def not_graded(why: str, student: str | None = None, notebook: str | None = None) -> str:
+    """The message for a submission that was not graded (the grader's problem, never a zero)."""
+    if student is None:
+        return f"{NOT_GRADED}: {why}"
+    return f"{NOT_GRADED}: learner {student!r}, notebook {notebook or '?'!r}: {why}"
