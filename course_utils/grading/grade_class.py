@@ -121,8 +121,8 @@ class Ledger:
 class Progress:
     """One status line: notebooks done, failures, time left (rewritten in place on a terminal)."""
 
-    def __init__(self, total: int, workers: int, write: Callable[[str], None] | None = None):
-        self.total, self.workers, self.done, self.failed = total, max(1, workers), 0, 0
+    def __init__(self, total: int, write: Callable[[str], None] | None = None):
+        self.total, self.done, self.failed = total, 0, 0
         self.started = time.monotonic()
         self.tty = write is None and sys.stderr.isatty()
         self.write = write or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -327,7 +327,7 @@ def grade_class(
                 keys = [f"grade-{t.key}-{time.time_ns()}" for t in tasks]
                 futures = client.map(grade, tasks, key=keys, pure=False)
                 task_of = dict(zip(keys, tasks, strict=True))
-                bar = Progress(len(tasks), n_workers, progress)
+                bar = Progress(len(tasks), progress)
                 from distributed import as_completed
 
                 def record(result: dict[str, Any]) -> None:
