@@ -363,11 +363,28 @@ class LearnerPath(PosixPath):
         """The path with ``.`` and ``..`` removed (links are not followed in the learner's files)."""
         return type(self)(posixpath.normpath(str(self))) if self.is_absolute() else self
 
-    def is_symlink(self) -> bool:
+    def _mode(self) -> int | None:
         try:
-            return stat.S_ISLNK(self.stat().st_mode)
+            return self.stat().st_mode
         except OSError:
-            return False
+            return None
+
+    # Spelled out, not inherited: newer Pythons answer these with os.path on this process's
+    # own files, which are not the learner's.
+    def exists(self, *, follow_symlinks: bool = True) -> bool:
+        return self._mode() is not None
+
+    def is_dir(self) -> bool:
+        mode = self._mode()
+        return mode is not None and stat.S_ISDIR(mode)
+
+    def is_file(self) -> bool:
+        mode = self._mode()
+        return mode is not None and stat.S_ISREG(mode)
+
+    def is_symlink(self) -> bool:
+        mode = self._mode()
+        return mode is not None and stat.S_ISLNK(mode)
 
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         raise PermissionError(errno.EPERM, "a test cannot change the learner's files", str(self))
