@@ -469,3 +469,19 @@ def test_the_judges_large_arrays_reach_the_learner_as_data():
     ns = judged(test, {"add_up": lambda x: float(x.sum()), "data": big})
     assert ns["total"] == big.size  # inputs are evaluated: the judge's array arrived whole
     assert isinstance(ns["kept"], judge.Remote)
+
+
+def test_the_bridge_reads_its_request_from_stdin_when_given_none(monkeypatch):
+    """The grading process sends requests on the kernel's stdin channel (a request of several
+    MB compiled as a cell's code would cost seconds); the prompt names what is read."""
+    prompts: list[str] = []
+
+    def fake_input(prompt: str) -> str:
+        prompts.append(prompt)
+        return json.dumps({"op": "get", "name": "big"})
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    out: list[str] = []
+    bridge.serve(None, {"big": np.arange(1_000_000)}, out.append)
+    assert prompts == [bridge.REQUEST_PROMPT]
+    np.testing.assert_array_equal(wire.decode(out[0]), np.arange(1_000_000))

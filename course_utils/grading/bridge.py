@@ -31,6 +31,10 @@ MIME = "application/x-course-bridge+json"
 CALLBACK_PREFIX = (
     "course-judge-callback:"  # the prompt of input() when learner code calls the judge
 )
+# The prompt of the input() that reads a request: a request travels on the kernel's stdin
+# channel, not as code (a kernel compiles a cell's text: about 0.4 s per MB, where a
+# request holding a model or an array of a thousand images weighs several MB).
+REQUEST_PROMPT = "course-judge-request"
 # Introspection helpers the judge may run on a learner's object, here.
 APPLICABLE = frozenset({"course_utils.checks.dataset_steps"})
 _MISSING = object()
@@ -245,9 +249,12 @@ def _plain(value: Any) -> Any:
 
 
 def serve(
-    request: str, namespace: dict | None = None, send: Callable[[str], None] | None = None
+    request: str | None = None,
+    namespace: dict | None = None,
+    send: Callable[[str], None] | None = None,
 ) -> None:
-    """Answer one request (JSON text); the answer goes out as a display of type :data:`MIME`."""
+    """Answer one request (JSON text, else read with ``input(REQUEST_PROMPT)``); the answer
+    goes out as a display of type :data:`MIME`."""
     if namespace is None:
         from IPython import get_ipython
 
@@ -259,6 +266,8 @@ def serve(
             display({MIME: text}, raw=True)
 
     try:
+        if request is None:
+            request = input(REQUEST_PROMPT)
         value = _answer(json.loads(request), namespace)
         if isinstance(value, _AsData):
             answer = wire.encode(_plain(value.value))

@@ -8,8 +8,9 @@ restored by nbgrader). For each test cell:
 
 1. the judge runs the test; each learner name it needs, each call of a learner's
    function, is an ``input()`` request on the judge kernel's stdin channel;
-2. this relay runs :func:`course_utils.grading.bridge.serve` in the learner's kernel
-   with that request and passes back the answer, as text: data only;
+2. this relay runs :func:`course_utils.grading.bridge.serve` in the learner's kernel,
+   hands it that request on the kernel's stdin channel and passes back the answer, as
+   text: data only;
 3. the judge's outputs (its printed lines, its failing check) become the cell's
    outputs, so nbgrader scores what the judge decided.
 
@@ -293,16 +294,22 @@ class Judge:
                 if isinstance(text, str):
                     answers.append(text)
 
+        unsent = [request]
+
         async def call_back(msg: dict) -> None:
-            """The learner's code calls one of the judge's functions: the judge runs it."""
+            """The bridge reads the request; or the learner's code calls one of the judge's
+            functions: the judge runs it."""
             prompt = msg["content"].get("prompt", "")
+            if prompt == bridge.REQUEST_PROMPT and unsent:
+                self.learner.input(unsent.pop())
+                return
             if not prompt.startswith(bridge.CALLBACK_PREFIX):
                 self.learner.input(wire.error(RuntimeError("input() is not available in grading")))
                 return
             self.kc.input(CALLBACK + prompt[len(bridge.CALLBACK_PREFIX) :])
             self.learner.input(await self._callback_result(deadline))
 
-        code = f"__import__('course_utils.grading.bridge', fromlist=['serve']).serve({request!r})"
+        code = "__import__('course_utils.grading.bridge', fromlist=['serve']).serve()"
         try:
             await self.learner.execute_interactive(
                 code,
