@@ -8,7 +8,7 @@ Layout: each notebook is one nbgrader assignment named after its folder.
     autograded/, feedback/, gradebook.db        nbgrader's outputs (not in git)
 
 Grading (the sandbox, the judge, timeouts, the fast profile) is configured by
-course_utils.grading.pipeline.configure(): see course_utils/grading/.
+course_utils.grading.nbgrader_steps.pipeline.configure(): see course_utils/grading/.
 
 Examples (from the repository root, with the course's virtual environment active):
 
@@ -18,7 +18,7 @@ Examples (from the repository root, with the course's virtual environment active
     nbgrader export                                              # grades.csv
 """
 
-from course_utils.grading.pipeline import configure
+from course_utils.grading.nbgrader_steps.pipeline import configure
 
 c = get_config()  # noqa: F821  (nbgrader provides get_config)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.grading.runner import nbgrader_env
+from course_utils.grading.nbgrader_steps.runner import nbgrader_env
 from course_utils.grading.testing import Course
 
 MODES = {"sandboxed": "on", "unsandboxed": "off"}
@@ -102,7 +102,7 @@ KINDS = ["right"] * 6 + ["partly_wrong"] * 2 + ["untouched", "broken"]
 
 def submit_generated_class(course: Course, learners: int) -> None:
     """Mixed submissions: right answers, one answer left undone, the untouched release, broken JSON."""
-    from course_utils.grading.cells import grade_id, is_answer_cell
+    from course_utils.grading.nbgrader_steps.cells import grade_id, is_answer_cell
 
     for assignment in course.assignments:
         solved = course.solved(assignment)
@@ -150,7 +150,7 @@ def _breakdown(course: Course) -> dict[str, float]:
 
 def time_class(assignments: list[str], learners: int = 30, workers: int | None = None) -> dict:
     """The class command against plain nbgrader autograde one assignment after another."""
-    from course_utils.grading.grade_class import grade_class
+    from course_utils.grading.class_scale.grade_class import grade_class
 
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench-class-") as scratch:

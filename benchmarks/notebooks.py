@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from course_utils.config import PROFILE_ENV, SEED_OFFSET_ENV
-from course_utils.grading.runner import nbgrader_env
+from course_utils.grading.nbgrader_steps.runner import nbgrader_env
 from course_utils.results import RESULTS_ENV, read_results
 
 REPO = Path(__file__).resolve().parents[1]

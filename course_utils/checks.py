@@ -98,7 +98,7 @@ def _judge() -> Any:
     """The grader's judge module, when this process is the judge running a test; else None."""
     import sys
 
-    judge = sys.modules.get("course_utils.grading.judge")
+    judge = sys.modules.get("course_utils.grading.judge_kernel.judge")
     return judge if judge is not None and judge.judging() else None
 
 

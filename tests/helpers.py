@@ -12,9 +12,9 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.grading.cells import grade_id
-from course_utils.grading.runner import nbgrader_env, run_nbgrader
-from course_utils.grading.submissions import reference_submission
+from course_utils.grading.nbgrader_steps.cells import grade_id
+from course_utils.grading.nbgrader_steps.runner import nbgrader_env, run_nbgrader
+from course_utils.grading.nbgrader_steps.submissions import reference_submission
 from course_utils.grading.testing import Course, graded_cell_points
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,6 +89,6 @@ def grade_or_die(task):
     the worker's process every time (as a hostile submission that crashes its worker would)."""
     if task.student == "killer":
         os._exit(1)
-    from course_utils.grading.engine import grade_one
+    from course_utils.grading.class_scale.engine import grade_one
 
     return grade_one(task)

@@ -233,8 +233,8 @@ def test_validate_button_gives_the_verdict(page, folder, verdict_class, text):
 
 def test_the_instructors_report_shows_its_plots(browser, tmp_path):
     """The class command's report opens from disk (no server) and every plot is drawn."""
-    from course_utils.grading.grade_class import grade_class
-    from course_utils.grading.sandbox import sandbox_problem
+    from course_utils.grading.class_scale.grade_class import grade_class
+    from course_utils.grading.host.sandbox import sandbox_problem
     from course_utils.grading.testing import Course
     from helpers import FIXTURES
 

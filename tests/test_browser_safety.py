@@ -23,8 +23,8 @@ from test_html_safety import active_payloads
 
 from browser_support import ARTIFACTS, TOKEN, chromium, jupyter_lab, require_browser
 from course_utils.config import PROFILE_ENV
-from course_utils.grading.sandbox import sandbox_problem
-from course_utils.grading.sanitize import HTML, SAFE_OUTPUT_TYPES
+from course_utils.grading.host.sandbox import sandbox_problem
+from course_utils.grading.nbgrader_steps.sanitize import HTML, SAFE_OUTPUT_TYPES
 from helpers import FIXTURES, Course, nbgrader_env
 from hostile_html import (
     MARKER,

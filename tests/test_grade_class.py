@@ -26,9 +26,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.grading.grade_class import LEDGER, grade_class
-from course_utils.grading.runner import nbgrader_env, run_nbgrader
-from course_utils.grading.sandbox import sandbox_problem
+from course_utils.grading.class_scale.grade_class import LEDGER, grade_class
+from course_utils.grading.host.sandbox import sandbox_problem
+from course_utils.grading.nbgrader_steps.runner import nbgrader_env, run_nbgrader
 from course_utils.grading.testing import Course
 from helpers import FIXTURES, prepend, replace_answer
 

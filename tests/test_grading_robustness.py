@@ -20,7 +20,7 @@ import time
 import nbformat
 import pytest
 
-from course_utils.grading.submissions import incidents
+from course_utils.grading.nbgrader_steps.submissions import incidents
 from helpers import (
     SMALLEST,
     WRONG_ID,

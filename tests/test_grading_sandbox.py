@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.grading.runner import nbgrader_env
-from course_utils.grading.sandbox import sandbox_problem
-from course_utils.grading.submissions import incidents
+from course_utils.grading.host.sandbox import sandbox_problem
+from course_utils.grading.nbgrader_steps.runner import nbgrader_env
+from course_utils.grading.nbgrader_steps.submissions import incidents
 from course_utils.grading.testing import Course
 from helpers import FIXTURES, prepend, replace_answer
 
@@ -314,14 +314,14 @@ def double(x):
         "forges_the_bridge": (
             "double",
             """
-import course_utils.grading.bridge as bridge
+import course_utils.grading.learner_kernel.bridge as bridge
 from IPython.display import display
 garbage = ['[' * 100000, '{"H": [1, ["builtins.int"], "4"]}', '{"A": ["|O", [1], "AA=="]}',
            'NaN', '{"Z": 1}', '{"D": [[1, 2, 3]]}', 'x' * 1000]
 count = [0]
 def serve(request=None, *args, **kwargs):
     count[0] += 1
-    display({bridge.MIME: garbage[count[0] % len(garbage)]}, raw=True)
+    display({bridge.BRIDGE_MIME: garbage[count[0] % len(garbage)]}, raw=True)
 bridge.serve = serve
 """,
             None,
@@ -541,7 +541,7 @@ def _run_in_a_sandboxed_kernel(
     import asyncio
     import json as json_module
 
-    from course_utils.grading.sandbox import SandboxedKernelManager
+    from course_utils.grading.host.sandbox import SandboxedKernelManager
 
     async def inside() -> tuple[dict, list[str]]:
         km = SandboxedKernelManager(kernel_name="python3", protected=(str(protected),))
@@ -636,7 +636,7 @@ def test_every_writable_place_is_bounded(tmp_path):
     """A kernel writes until refused in every place it can reach: each refuses at its budget,
     and nothing reaches the grading machine's disk (the socket folder lives in the sandbox)."""
     from course_utils.grading.contract import RUNTIME_SIZE, SHM_SIZE, TMPFS_SIZE
-    from course_utils.grading.sandbox import HOME, RUNTIME, python_roots
+    from course_utils.grading.host.sandbox import HOME, RUNTIME, python_roots
 
     folder = tmp_path / "autograded" / "ana" / A
     folder.mkdir(parents=True)
@@ -700,7 +700,7 @@ def test_the_judge_sees_the_learners_files_and_never_follows_their_links(tmp_pat
     """What a test asks about a learner's file is read from outside the sandbox, through
     ``/proc/<pid>/root``, one folder at a time: a link the learner made to a path of the
     grading machine leads nowhere, although the kernel itself could never open it."""
-    from course_utils.grading.judging import learner_file
+    from course_utils.grading.host.judging import learner_file
 
     course = tmp_path / "course"
     folder = course / "autograded" / "ana" / A

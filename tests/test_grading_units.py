@@ -15,12 +15,20 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from course_utils import data
-from course_utils.grading import cli, monitor, pipeline, preprocessors, sandbox
+from course_utils.grading import cli
 from course_utils.grading.contract import NOT_RUN_ERROR
-from course_utils.grading.execute import GradingExecute
-from course_utils.grading.preprocessors import GradingEnvironmentError
-from course_utils.grading.submissions import UnknownAssignmentError, check_submissions
-from course_utils.grading.validate import Result, plain, report
+from course_utils.grading.host import sandbox
+from course_utils.grading.layout import Layout
+from course_utils.grading.learner_kernel import monitor
+from course_utils.grading.nbgrader_steps import pipeline, preprocessors
+from course_utils.grading.nbgrader_steps.budget import TimeBudget
+from course_utils.grading.nbgrader_steps.execute import GradingExecute
+from course_utils.grading.nbgrader_steps.preprocessors import GradingEnvironmentError
+from course_utils.grading.nbgrader_steps.submissions import (
+    UnknownAssignmentError,
+    check_submissions,
+)
+from course_utils.grading.nbgrader_steps.validate import Result, plain, report
 
 
 def _test_cell(grade_id, source="pass", points=1, outputs=()):
@@ -105,7 +113,8 @@ def executor():
     now = [0.0]
     ex = GradingExecute(timeout=20, total_timeout=60)
     ex.clock = lambda: now[0]
-    ex._started = 0.0
+    ex.budget = TimeBudget(60, clock=ex.clock)
+    ex.budget.start()
     ex._first_cell_at = 0.0  # as if the kernel (and the judge) were up: none is started here
     ex.nb = new_notebook(cells=[_test_cell("a_tests"), _answer_cell("b"), _test_cell("b_tests")])
     ex.resources = {}
@@ -119,7 +128,7 @@ def test_each_cell_gets_its_timeout_cut_to_the_budget_left(executor):
     assert ex.cell_timeout(None) == 10
     now[0] = 59.5
     assert ex.cell_timeout(None) == 1
-    ex._started = None  # outside a notebook run: the plain per-cell timeout
+    ex.budget.stop()  # outside a notebook run: the plain per-cell timeout
     assert ex.cell_timeout(None) == 20
 
 
@@ -268,7 +277,7 @@ def test_validate_report_is_plain_text_with_exercise_and_points():
 
 
 def test_layout_says_what_reaching_a_path_means():
-    layout = monitor.Layout(
+    layout = Layout(
         free=("/home/learner", "/tmp"),
         read_only=("/usr", "/srv/course/course_utils", "/home/learner/.keras/datasets"),
         protected=("/srv/course",),
@@ -279,7 +288,7 @@ def test_layout_says_what_reaching_a_path_means():
     assert "tried to modify" in layout.describe("/home/learner/.keras/datasets/f.gz", writing=True)
     assert "instructor's course files" in layout.describe("/srv/course/gradebook.db", writing=True)
     assert "outside the grading sandbox" in layout.describe("/etc/shadow", writing=False)
-    assert monitor.Layout.from_json(layout.to_json()) == layout
+    assert Layout.from_json(layout.to_json()) == layout
 
 
 def test_reporter_writes_json_lines_once_each():
@@ -298,7 +307,7 @@ def test_reporter_writes_json_lines_once_each():
 def test_resource_limits_cannot_be_raised_again():
     code = (
         "import resource\n"
-        "from course_utils.grading.kernel import limit_resources\n"
+        "from course_utils.grading.learner_kernel.kernel import limit_resources\n"
         "limit_resources(memory=2 * 1024**3, file_size=1024**2)\n"
         "print(resource.getrlimit(resource.RLIMIT_AS), resource.getrlimit(resource.RLIMIT_FSIZE))\n"
         "try:\n"
@@ -384,7 +393,7 @@ def test_the_sandbox_hides_the_course_and_the_graders_environment(tmp_path, monk
 
 def test_grading_environment_is_the_fast_profile_and_quiet(monkeypatch):
     from course_utils.config import PROFILE_ENV, QUIET_TENSORFLOW_ENV, SEED_OFFSET_ENV, seed_offset
-    from course_utils.grading.kernel import grading_environment
+    from course_utils.grading.learner_kernel.kernel import grading_environment
 
     for name in (PROFILE_ENV, *QUIET_TENSORFLOW_ENV):
         monkeypatch.setenv(name, "something else")
@@ -396,7 +405,7 @@ def test_grading_environment_is_the_fast_profile_and_quiet(monkeypatch):
 
 
 def test_learner_files_are_copied_without_notebooks_special_or_huge_files(tmp_path):
-    from course_utils.grading.kernel import LEARNER_FILE_LIMIT, copy_learner_files
+    from course_utils.grading.layout import LEARNER_FILE_LIMIT, copy_learner_files
 
     source = tmp_path / "submitted"
     (source / "data").mkdir(parents=True)
@@ -416,6 +425,7 @@ def test_learner_files_are_copied_without_notebooks_special_or_huge_files(tmp_pa
 def test_output_beyond_the_limits_is_cut_once(executor):
     ex, _ = executor
     ex.max_output_bytes, ex.max_notebook_output_bytes = 1_000, 1_500
+    ex._reset()  # what preprocess() does before running a notebook
     ex.reset_execution_trackers()  # what nbclient does before running a notebook
     ex.clear_before_next_output = False  # and before each cell
     outs: list = []
@@ -438,7 +448,7 @@ def test_two_workers_starting_kernels_at_once_keep_their_control_groups():
     running worker's new (still empty) group. Needs root and control groups (CI has both)."""
     import uuid
 
-    from course_utils.grading import cgroups
+    from course_utils.grading.host import cgroups
 
     parent = f"course-grading-test-{uuid.uuid4().hex[:8]}"
     mine = cgroups.KernelCgroup(parent=parent)
@@ -453,7 +463,7 @@ def test_two_workers_starting_kernels_at_once_keep_their_control_groups():
         for folder in left_behind:
             folder.mkdir()
         other_worker = (
-            "from course_utils.grading.cgroups import KernelCgroup\n"
+            "from course_utils.grading.host.cgroups import KernelCgroup\n"
             f"group = KernelCgroup(parent={parent!r})\n"
             "print(group.create())\n"
             "group.remove()\n"
@@ -474,7 +484,7 @@ def test_two_workers_starting_kernels_at_once_keep_their_control_groups():
 
 
 def test_the_report_shows_written_answers_awaiting_grading_as_such(tmp_path):
-    from course_utils.grading.report import ClassData, write_report
+    from course_utils.grading.class_scale.report import ClassData, write_report
 
     data = ClassData(
         totals={"01": {"ana": 50.0}},
@@ -497,7 +507,7 @@ def test_two_copies_of_the_course_in_one_environment_are_named(tmp_path):
     other = tmp_path / "other-clone"
     shutil.copytree(installed, other / "course_utils", ignore=shutil.ignore_patterns("__pycache__"))
     code = (
-        "import course_utils.grading.sandbox as s, course_utils.grading.cli as c\n"
+        "import course_utils.grading.host.sandbox as s, course_utils.grading.cli as c\n"
         "print(s.course_utils_problem())\n"
         "print(c.main(['sandbox']))\n"
     )
@@ -517,7 +527,7 @@ def test_no_grading_code_imports_the_test_harness():
     import course_utils.grading as package
 
     importers = []
-    for path in sorted(Path(package.__file__).parent.glob("*.py")):
+    for path in sorted(Path(package.__file__).parent.rglob("*.py")):
         if path.name == "testing.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
@@ -532,7 +542,7 @@ def test_no_grading_code_imports_the_test_harness():
 
 
 def test_a_gradebook_password_never_reaches_a_command_line(monkeypatch, tmp_path):
-    from course_utils.grading import runner
+    from course_utils.grading.nbgrader_steps import runner
 
     seen = {}
 
@@ -548,7 +558,7 @@ def test_a_gradebook_password_never_reaches_a_command_line(monkeypatch, tmp_path
     # and the course's configuration takes it from there
     from traitlets.config import Config
 
-    from course_utils.grading import pipeline
+    from course_utils.grading.nbgrader_steps import pipeline
 
     monkeypatch.setenv(runner.DB_URL_ENV, url)
     c = Config()
@@ -568,7 +578,7 @@ def test_every_shared_limit_name_and_message_has_one_home():
     shared = {name for name in vars(contract) if name.isupper()}
     literals = {contract.METADATA_KEY, contract.NOT_GRADED}
     found = []
-    for path in sorted(Path(package.__file__).parent.glob("*.py")):
+    for path in sorted(Path(package.__file__).parent.rglob("*.py")):
         if path.name == "contract.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
@@ -579,3 +589,41 @@ def test_every_shared_limit_name_and_message_has_one_home():
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 found += [f"{path.name} writes {v!r}" for v in literals if v in node.value]
     assert not found, found
+
+
+def test_the_folders_are_the_trust_boundary():
+    """Code in ``learner_kernel/`` (which learner code can change) and ``judge_kernel/`` share
+    only ``contract``, ``layout`` and ``wire`` with each other and with the grading machine's
+    code; the grading machine's code never imports the kernels' code."""
+    import ast
+    from pathlib import Path
+
+    import course_utils.grading as package
+
+    shared = {"contract", "layout", "wire"}
+    allowed = {
+        "learner_kernel": shared | {"learner_kernel"},
+        "judge_kernel": shared | {"judge_kernel"},
+    }
+    base = Path(package.__file__).parent
+    crossings = []
+    for path in sorted(base.rglob("*.py")):
+        side = path.relative_to(base).parts[0] if path.parent != base else None
+        for node in ast.walk(ast.parse(path.read_text())):
+            modules = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            for module in modules:
+                parts = module.split(".")
+                if parts[:2] != ["course_utils", "grading"] or len(parts) < 3:
+                    continue
+                target = parts[2]
+                if side in allowed:
+                    ok = target in allowed[side]
+                else:
+                    ok = target not in ("learner_kernel", "judge_kernel")
+                if not ok:
+                    crossings.append(f"{path.relative_to(base)} imports {module}")
+    assert not crossings, crossings

@@ -1,6 +1,6 @@
 """Learner HTML rendered for the instructor or the learner runs nothing and fetches nothing.
 
-Fast checks of :mod:`course_utils.grading.sanitize` and of the exports nbgrader makes
+Fast checks of :mod:`course_utils.grading.nbgrader_steps.sanitize` and of the exports nbgrader makes
 with the course's configuration: the Formgrader's ``formgrade`` template and the
 ``feedback`` template, both of which render learner markdown without nbconvert's own
 cleaning. ``tests/test_browser_safety.py`` opens the same pages in Chromium.
@@ -17,8 +17,8 @@ import pytest
 from nbconvert.exporters import HTMLExporter
 from traitlets.config import Config
 
-from course_utils.grading import pipeline
-from course_utils.grading.sanitize import clean_html, clean_notebook
+from course_utils.grading.nbgrader_steps import pipeline
+from course_utils.grading.nbgrader_steps.sanitize import clean_html, clean_notebook
 from helpers import FIXTURES
 from hostile_html import MARKER, hostile_notebook_outputs, output_payloads
 
@@ -150,7 +150,7 @@ def test_the_preprocessor_is_on_as_nbgrader_registers_it(hostile):
     """nbgrader registers pipeline steps as they are: a step that is off does nothing."""
     from nbconvert.exporters import NotebookExporter
 
-    from course_utils.grading.sanitize import SanitizeOutputs
+    from course_utils.grading.nbgrader_steps.sanitize import SanitizeOutputs
 
     exporter = NotebookExporter()
     exporter.register_preprocessor(SanitizeOutputs)  # as nbgrader's converters do

@@ -1,6 +1,6 @@
 """The judge's pieces in one process: the data codec, the learner-side bridge, proxies and runs.
 
-A fake learner kernel is a dict served by :func:`course_utils.grading.bridge.serve`, so these
+A fake learner kernel is a dict served by :func:`course_utils.grading.learner_kernel.bridge.serve`, so these
 run in milliseconds; ``tests/test_grading_sandbox.py`` runs the same attacks through nbgrader.
 """
 
@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from course_utils import checks
-from course_utils.grading import bridge, judge, wire
+from course_utils.grading import contract, wire
+from course_utils.grading.judge_kernel import judge
+from course_utils.grading.learner_kernel import bridge
 
 
 def learner(namespace: dict):
@@ -177,9 +179,9 @@ def test_the_judges_functions_are_called_back_never_sent(monkeypatch):
     seen_by_learner: list[str] = []
 
     def relay(prompt: str) -> str:  # what judging.Judge does between the two kernels
-        assert prompt.startswith(bridge.CALLBACK_PREFIX)
+        assert prompt.startswith(contract.BRIDGE_CALLBACK_PREFIX)
         seen_by_learner.append(prompt)
-        call = json.loads(prompt[len(bridge.CALLBACK_PREFIX) :])
+        call = json.loads(prompt[len(contract.BRIDGE_CALLBACK_PREFIX) :])
         args = wire.from_data(call["args"])
         return wire.encode(judge._callbacks[call["id"]](*args))
 
@@ -328,10 +330,10 @@ def test_callbacks_with_unknown_numbers_or_garbage_give_errors_not_functions():
 
     def ask(request: str) -> str:
         sent.append(request)
-        return judge.ANSWER + "0"
+        return contract.ANSWER + "0"
 
     for text in ('{"id": 999, "args": [], "kwargs": {"D": []}}', "not json", '{"id": 1}'):
-        assert judge._call_back(ask, text) == judge.ANSWER + "0"  # the next reply, as sent
+        assert judge._call_back(ask, text) == contract.ANSWER + "0"  # the next reply, as sent
         result = json.loads(sent[-1])
         assert result["op"] == "result"
         with pytest.raises(wire.RemoteError):
@@ -344,12 +346,12 @@ def test_callbacks_with_unknown_numbers_or_garbage_give_errors_not_functions():
 def learner_and_files(namespace: dict, root: str = "/"):
     """``ask`` as the grading process answers it: file questions from outside, the rest by
     the learner's kernel."""
-    from course_utils.grading import judging
+    from course_utils.grading.host import judging
 
     ask_learner = learner(namespace)
 
     def ask(request: str) -> str:
-        if request.startswith(f'{{"op": "{judge.FILES}"'):
+        if request.startswith(f'{{"op": "{contract.FILES}"'):
             return judging.answer_file_question(root, request)
         return ask_learner(request)
 
@@ -396,7 +398,7 @@ def test_the_grading_process_never_follows_a_learners_link(tmp_path, monkeypatch
     import errno
     import os
 
-    from course_utils.grading import judging
+    from course_utils.grading.host import judging
 
     root = tmp_path / "sandbox"
     (root / "tmp").mkdir(parents=True)
@@ -483,5 +485,5 @@ def test_the_bridge_reads_its_request_from_stdin_when_given_none(monkeypatch):
     monkeypatch.setattr("builtins.input", fake_input)
     out: list[str] = []
     bridge.serve(None, {"big": np.arange(1_000_000)}, out.append)
-    assert prompts == [bridge.REQUEST_PROMPT]
+    assert prompts == [contract.BRIDGE_REQUEST_PROMPT]
     np.testing.assert_array_equal(wire.decode(out[0]), np.arange(1_000_000))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from traitlets.config.loader import PyFileConfigLoader
 
-from course_utils.grading import pipeline
+from course_utils.grading.nbgrader_steps import pipeline
 from helpers import REPO
 
 

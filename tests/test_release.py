@@ -9,7 +9,7 @@ import re
 import nbformat
 import pytest
 
-from course_utils.grading.cells import grade_id, is_answer_cell, is_test_cell, points
+from course_utils.grading.nbgrader_steps.cells import grade_id, is_answer_cell, is_test_cell, points
 from helpers import ASSIGNMENTS, NOTEBOOKS, REPO, SOLUTIONS, Course
 
 
@@ -118,7 +118,7 @@ def test_hidden_tests_take_only_answers_from_the_learners_kernel(assignment):
     trains or evaluates) is the grader's own: the learner's kernel could have changed its copy."""
     import builtins
 
-    from course_utils.grading.judge import names_read
+    from course_utils.grading.judge_kernel.judge import names_read
 
     nb = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
     setup = next(c.source for c in nb.cells if grade_id(c) == "setup")

@@ -24,9 +24,9 @@ import re
 import nbformat
 import pytest
 
-from course_utils.grading.cells import grade_id as cell_grade_id
-from course_utils.grading.cells import is_answer_cell, points
-from course_utils.grading.submissions import incidents
+from course_utils.grading.nbgrader_steps.cells import grade_id as cell_grade_id
+from course_utils.grading.nbgrader_steps.cells import is_answer_cell, points
+from course_utils.grading.nbgrader_steps.submissions import incidents
 from helpers import (
     ASSIGNMENTS,
     SMALLEST,

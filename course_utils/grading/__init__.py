@@ -1,36 +1,38 @@
 """Autograding that holds up against real submissions: the course's additions to nbgrader.
 
-One module per job:
+The folders say where code runs, and so which code learner code can touch:
 
-- ``pipeline``: :func:`configure` applies the course's grading settings to nbgrader's
-  config; the preprocessor lists are derived from nbgrader's own defaults.
-- ``execute``: ``GradingExecute``, which runs each submission in the sandbox, on a
-  time budget, with every test cell in the judge.
-- ``judging``: the judge's kernel on the grading machine and the relay to the learner's.
-- ``judge``: inside the judge's kernel: test cells run against proxies of learner objects.
-- ``bridge``: inside the learner's kernel: answers the judge's requests with data.
-- ``wire``: the data both sides exchange (JSON, exact types, no pickle).
-- ``sanitize``: learner HTML made inert for feedback and the Formgrader.
-- ``sandbox``: the bubblewrap sandbox and the kernel managers that start kernels in it.
-- ``kernel``: what runs inside the sandbox before the first cell (limits, monitor).
-- ``monitor``: inside the kernel, what learner code tries (files, network, programs)
-  is reported to the instructor.
-- ``preprocessors``: the smaller steps (duplicate cells, missing data, stderr, feedback).
-- ``contract``: what the parts agree on: limits, metadata keys, error names, messages.
-- ``submissions``: the pre-flight check, reference submissions, recorded incidents.
-- ``runner``: running nbgrader's commands (one way, with a timeout, no secrets shown).
-- ``engine``, ``grade_class``, ``report``: the class command (Dask workers, the ledger,
-  the instructor's report); ``cgroups``: limits on a kernel's processes together.
-- ``testing``: the throw-away course the tests and the benchmark grade (never imported
-  by the grading code).
-- ``validate``: ``make validate``, per exercise, in plain text.
-- ``cli``: ``python -m course_utils.grading {check,incidents,sandbox,validate}``.
+- ``learner_kernel/`` runs *inside the sandbox, beside learner code*: learner code can
+  read and change it, so nothing there is trusted and no grade depends on it.
+  ``kernel`` prepares every sandboxed kernel before its first cell (limits, the
+  monitor); ``monitor`` reports what learner code tries (files, network, programs);
+  ``bridge`` answers the judge's requests with data.
+- ``judge_kernel/`` runs in the judge's kernel, a second sandboxed kernel where no
+  learner code runs: ``judge`` runs the test cells against proxies of learner objects
+  and decides every autograded point.
+- ``host/`` runs on the grading machine, outside every sandbox: ``sandbox`` starts
+  kernels under bubblewrap, ``cgroups`` bounds their memory and processes, ``judging``
+  starts the judge and relays its requests to the learner's kernel.
+- ``nbgrader_steps/`` plugs into nbgrader (on the grading machine): ``pipeline``
+  configures it; ``execute`` (``GradingExecute``) runs a submission on a time budget
+  with every test cell in the judge; ``preprocessors`` holds the smaller steps;
+  ``sanitize`` makes learner HTML inert for feedback and the Formgrader;
+  ``submissions`` finds, checks and fingerprints submissions; ``runner`` runs nbgrader's
+  commands; ``validate`` is ``make validate``; ``cells`` reads cell metadata.
+- ``class_scale/`` grades a whole class: ``grade_class`` (Dask workers and the ledger),
+  ``engine`` (one submission on a worker), ``report`` (the instructor's report).
+
+Shared by all: ``contract`` (limits, metadata keys, error names, messages) and ``wire``
+(the data the kernels exchange: JSON, exact types, no pickle). ``cli`` is
+``python -m course_utils.grading {check,class,incidents,sandbox,validate}``;
+``testing`` is the throw-away course the tests and the benchmark grade (never imported
+by the grading code).
 
 Importing this package is cheap (the grading kernel imports it): nbgrader is only
 imported by the modules that need it.
 
 Example:
-    >>> from course_utils.grading import pipeline
+    >>> from course_utils.grading.nbgrader_steps import pipeline
     >>> pipeline.CELL_TIMEOUT
     120
 """

@@ -21,7 +21,7 @@ from pathlib import Path
 
 
 def _sandbox_line() -> tuple[str, bool]:
-    from course_utils.grading.sandbox import (
+    from course_utils.grading.host.sandbox import (
         SANDBOX_ENV,
         course_utils_problem,
         sandbox_mode,
@@ -71,13 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "validate":
-        from course_utils.grading.validate import validate_notebooks
+        from course_utils.grading.nbgrader_steps.validate import validate_notebooks
 
         return 1 if validate_notebooks(args.notebooks) else 0
     if args.command == "class":
-        from course_utils.grading.engine import EngineError
-        from course_utils.grading.grade_class import grade_class
-        from course_utils.grading.sandbox import SandboxUnavailableError
+        from course_utils.grading.class_scale.engine import EngineError
+        from course_utils.grading.class_scale.grade_class import grade_class
+        from course_utils.grading.host.sandbox import SandboxUnavailableError
 
         try:
             run = grade_class(
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
         return 0 if ok else 1
     if args.command == "incidents":
-        from course_utils.grading.submissions import incidents
+        from course_utils.grading.nbgrader_steps.submissions import incidents
 
         listed = incidents(args.root, args.assignment)
         for incident in listed:
@@ -106,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(listed)} incident(s) in {Path(args.root, 'autograded')}.")
         return 1 if listed else 0
 
-    from course_utils.grading.submissions import UnknownAssignmentError, check_submissions
+    from course_utils.grading.nbgrader_steps.submissions import (
+        UnknownAssignmentError,
+        check_submissions,
+    )
 
     try:
         problems = check_submissions(args.root, args.assignment)

@@ -39,6 +39,21 @@ LIMIT_ERRORS = {
     NOT_RUN_ERROR: "not run (the kernel stopped or the time budget was spent)",
 }
 
+# ---- the kernels' protocol (judge <-> grading process <-> learner's kernel) -------------
+KERNEL_MODULE = "course_utils.grading.learner_kernel.kernel"  # starts every sandboxed kernel
+KERNEL_SETUP_LINE = f"import {KERNEL_MODULE} as _k; _k.prepare_kernel()"  # Validate's kernels
+ATTEMPT = "attempt"  # an incident kind: what learner code tried (files, network, programs)
+REQUEST_PREFIX = "course-judge-request:"  # the prompt of every input() the judge sends
+SOURCE_PREFIX = "course-judge-source:"  # the prompt that asks the grading process for a test
+FILES = "files"  # the op of a request the grading process answers itself (a learner's file)
+ANSWER, CALLBACK = "A:", "C:"  # what the grading process's replies to the judge start with
+BRIDGE_MIME = "application/x-course-bridge+json"  # the learner kernel's answers (a display)
+BRIDGE_CALLBACK_PREFIX = "course-judge-callback:"  # input() when learner code calls the judge
+# The prompt of the input() that reads a request in the learner's kernel: a request travels
+# on the kernel's stdin channel, not as code (a kernel compiles a cell's text at about
+# 0.4 s per MB, and a request holding a model or a thousand images weighs several MB).
+BRIDGE_REQUEST_PROMPT = "course-judge-request"
+
 # ---- messages -------------------------------------------------------------------------
 NOT_GRADED = "Not graded"  # starts every message for a submission graded neither right nor wrong
 

@@ -18,9 +18,9 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from course_utils.grading.cells import is_test_cell, points
-from course_utils.grading.runner import nbgrader_env, run_nbgrader
-from course_utils.grading.submissions import reference_submission
+from course_utils.grading.nbgrader_steps.cells import is_test_cell, points
+from course_utils.grading.nbgrader_steps.runner import nbgrader_env, run_nbgrader
+from course_utils.grading.nbgrader_steps.submissions import reference_submission
 
 # The repository this package was installed from (an editable install), if any.
 REPOSITORY = Path(__file__).resolve().parents[2]

@@ -277,3 +277,13 @@ def decode(
 def error(exc: BaseException) -> str:
     """JSON text that :func:`decode` raises as :class:`RemoteError`."""
     return json.dumps({"E": [type(exc).__name__, str(exc)[:2000]]})
+
+
+def rebuild_keras(instance: Any, weights: list) -> Any:
+    """A deserialized Keras object with its weights set (and derived state updated)."""
+    if weights:
+        instance.set_weights(weights)
+        finalize = getattr(instance, "finalize_state", None)
+        if callable(finalize):
+            finalize()  # Normalization computes its mean and variance from its weights here
+    return instance

@@ -5,7 +5,7 @@ Sanitizing (before execution):
 - :class:`DropDuplicateIds` replaces nbgrader's ``DeduplicateIds``: a copied graded
   cell becomes an ordinary cell instead of crashing ``OverwriteCells``.
 
-Autograding (after :class:`course_utils.grading.execute.GradingExecute`):
+Autograding (after :class:`course_utils.grading.nbgrader_steps.execute.GradingExecute`):
 
 - :class:`RequireCourseData`: no grade when the *grading machine* could not load
   the course data (a clear error instead of a zero the learner did not earn).

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_utils.grading.cells import grade_id, is_answer_cell
 from course_utils.grading.contract import METADATA_KEY
+from course_utils.grading.nbgrader_steps.cells import grade_id, is_answer_cell
 
 _SOLUTION_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
@@ -102,7 +102,7 @@ def check_submissions(course_root: Path | str, assignment: str) -> list[Problem]
         >>> check_submissions("/no/such/course", "01_data_preprocessing")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        course_utils.grading.submissions.UnknownAssignmentError: there is no assignment '01_data...
+        course_utils.grading.nbgrader_steps.submissions.UnknownAssignmentError: there is no assignment '01_data...
     """
     root = Path(course_root)
     release = root / "notebooks" / assignment

@@ -2,13 +2,13 @@
 
 :class:`GradingExecute` runs the teaching and answer cells in the learner's kernel,
 and every autograded test cell in a second kernel, the judge
-(:mod:`course_utils.grading.judge`), started in the same sandbox *without* the
+(:mod:`course_utils.grading.judge_kernel.judge`), started in the same sandbox *without* the
 learner's files. The judge first runs the notebook's setup cell (the instructor's,
 restored by nbgrader). For each test cell:
 
 1. the judge runs the test; each learner name it needs, each call of a learner's
    function, is an ``input()`` request on the judge kernel's stdin channel;
-2. this relay runs :func:`course_utils.grading.bridge.serve` in the learner's kernel,
+2. this relay runs :func:`course_utils.grading.learner_kernel.bridge.serve` in the learner's kernel,
    hands it that request on the kernel's stdin channel and passes back the answer, as
    text: data only;
 3. the judge's outputs (its printed lines, its failing check) become the cell's
@@ -16,7 +16,7 @@ restored by nbgrader). For each test cell:
 
 The learner's kernel gets requests (names, call arguments), never a test's code or
 expected values; the judge gets data, never a learner's object. A test that looks at a
-file the learner's code wrote (:class:`course_utils.grading.judge.LearnerPath`) is
+file the learner's code wrote (:class:`course_utils.grading.judge_kernel.judge.LearnerPath`) is
 answered here, by :func:`learner_file`, which reads the learner's sandbox from outside. What the learner's
 code prints while the judge calls it is not kept (it could only echo requests).
 
@@ -42,9 +42,18 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-from course_utils.grading import bridge, wire
-from course_utils.grading.judge import ANSWER, CALLBACK, FILES, REQUEST_PREFIX, SOURCE_PREFIX
-from course_utils.grading.sandbox import GradingKernelManager, SandboxedKernelManager
+from course_utils.grading import wire
+from course_utils.grading.contract import (
+    ANSWER,
+    BRIDGE_CALLBACK_PREFIX,
+    BRIDGE_MIME,
+    BRIDGE_REQUEST_PROMPT,
+    CALLBACK,
+    FILES,
+    REQUEST_PREFIX,
+    SOURCE_PREFIX,
+)
+from course_utils.grading.host.sandbox import GradingKernelManager, SandboxedKernelManager
 
 SETUP_ID = "setup"
 SETUP_TIMEOUT = 300  # seconds the judge's setup cell may take (it imports TensorFlow)
@@ -220,7 +229,7 @@ class Judge:
             raise JudgeSetupError(problem)
         self._source = source  # handed over when the judge asks (see run_test_cell)
         code = (
-            "import course_utils.grading.judge as _course_judge\n"
+            "import course_utils.grading.judge_kernel.judge as _course_judge\n"
             f"_course_judge.run_test_cell({grade_id!r}, get_ipython().user_ns)"
         )
         msg_id = self.kc.execute(code, store_history=False, allow_stdin=True)
@@ -290,7 +299,7 @@ class Judge:
 
         def hook(msg: dict) -> None:
             if msg["msg_type"] == "display_data":
-                text = msg["content"].get("data", {}).get(bridge.MIME)
+                text = msg["content"].get("data", {}).get(BRIDGE_MIME)
                 if isinstance(text, str):
                     answers.append(text)
 
@@ -300,16 +309,18 @@ class Judge:
             """The bridge reads the request; or the learner's code calls one of the judge's
             functions: the judge runs it."""
             prompt = msg["content"].get("prompt", "")
-            if prompt == bridge.REQUEST_PROMPT and unsent:
+            if prompt == BRIDGE_REQUEST_PROMPT and unsent:
                 self.learner.input(unsent.pop())
                 return
-            if not prompt.startswith(bridge.CALLBACK_PREFIX):
+            if not prompt.startswith(BRIDGE_CALLBACK_PREFIX):
                 self.learner.input(wire.error(RuntimeError("input() is not available in grading")))
                 return
-            self.kc.input(CALLBACK + prompt[len(bridge.CALLBACK_PREFIX) :])
+            self.kc.input(CALLBACK + prompt[len(BRIDGE_CALLBACK_PREFIX) :])
             self.learner.input(await self._callback_result(deadline))
 
-        code = "__import__('course_utils.grading.bridge', fromlist=['serve']).serve()"
+        code = (
+            "__import__('course_utils.grading.learner_kernel.bridge', fromlist=['serve']).serve()"
+        )
         try:
             await self.learner.execute_interactive(
                 code,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from course_utils.grading.contract import LIMIT_ERRORS
-from course_utils.grading.submissions import incidents, read_notebook_json
+from course_utils.grading.nbgrader_steps.submissions import incidents, read_notebook_json
 
 
 def pass_rate(scores: list[float], max_score: float) -> float:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from course_utils.grading.cells import grade_id, is_test_cell, points
+from course_utils.grading.nbgrader_steps.cells import grade_id, is_test_cell, points
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TAGS = re.compile(r"</?span[^>]*>")

@@ -8,12 +8,12 @@ as a copy of exact built-in or NumPy types (:mod:`wire`), anything else as a
 :class:`Remote` proxy. Calling a proxy, reading its attributes or items, or iterating
 it sends a request; arguments and results cross as data. The request goes out as
 ``input()``: the grading process answers it with the learner kernel's reply
-(:mod:`course_utils.grading.bridge`). Checks run here, so the verdict is computed
+(:mod:`course_utils.grading.learner_kernel.bridge`). Checks run here, so the verdict is computed
 where no learner code runs, and the test's code (hidden tests included) and its
 expected values never reach the learner's kernel.
 
 Example (a fake learner kernel in this process):
-    >>> from course_utils.grading import bridge
+    >>> from course_utils.grading.learner_kernel import bridge
     >>> learner = {"double": lambda x: 2 * x}
     >>> def ask(request):
     ...     out = []
@@ -40,10 +40,8 @@ from typing import Any
 import numpy as np
 
 from course_utils.grading import wire
+from course_utils.grading.contract import ANSWER, CALLBACK, FILES, REQUEST_PREFIX, SOURCE_PREFIX
 
-REQUEST_PREFIX = "course-judge-request:"  # the prompt of every input() the judge sends
-SOURCE_PREFIX = "course-judge-source:"  # the prompt that asks the grading process for a test
-FILES = "files"  # the op of a request the grading process answers itself (see LearnerPath)
 _asking: Callable[[str], str] | None = None  # set while run() runs a test
 
 
@@ -161,23 +159,13 @@ def load_config(config: wire.KerasConfig) -> Any:
 
     try:
         _keras_only(config.config)
-        return rebuild(keras.saving.deserialize_keras_object(config.config, safe_mode=True),
+        return wire.rebuild_keras(keras.saving.deserialize_keras_object(config.config, safe_mode=True),
                        config.weights)  # fmt: skip
     except Exception as error:
         raise LearnerCodeError(
             "a Keras object that does not rebuild",
             f"the judge rebuilds Keras objects of Keras's own classes only: {str(error)[:300]}",
         ) from None
-
-
-def rebuild(instance: Any, weights: list) -> Any:
-    """A deserialized Keras object with its weights set (and derived state updated)."""
-    if weights:
-        instance.set_weights(weights)
-        finalize = getattr(instance, "finalize_state", None)
-        if callable(finalize):
-            finalize()  # Normalization computes its mean and variance from its weights here
-    return instance
 
 
 def _loaded(value: Any) -> Any:
@@ -198,9 +186,6 @@ def _loaded(value: Any) -> Any:
     if type(value) is dict:
         return {key: _loaded(item) for key, item in value.items()}
     return value
-
-
-ANSWER, CALLBACK = "A:", "C:"  # what the grading process's replies start with
 
 
 def _handle_of(value: Any) -> wire.Handle | wire.Callback:

@@ -19,8 +19,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from course_utils.grading.contract import CELL_TIMEOUT, NOTEBOOK_TIMEOUT, OUTPUT_LINES
-from course_utils.grading.kernel import kernel_setup_line
+from course_utils.grading.contract import (
+    CELL_TIMEOUT,
+    KERNEL_SETUP_LINE,
+    NOTEBOOK_TIMEOUT,
+    OUTPUT_LINES,
+)
 
 
 class PipelineError(RuntimeError):
@@ -33,7 +37,7 @@ def _substitute(default: list[type], replacements: dict[type, list[type]], what:
     if missing:
         raise PipelineError(
             f"nbgrader's default {what} no longer contains {', '.join(missing)}: the course's "
-            "grading guards (course_utils.grading.pipeline) must be updated for this nbgrader "
+            "grading guards (course_utils.grading.nbgrader_steps.pipeline) must be updated for this nbgrader "
             "version before grading."
         )
     pipeline: list[type] = []
@@ -51,7 +55,7 @@ def sanitize_preprocessors() -> list[type]:
     from nbgrader.converters.autograde import Autograde
     from nbgrader.preprocessors import DeduplicateIds
 
-    from course_utils.grading.preprocessors import DropDuplicateIds
+    from course_utils.grading.nbgrader_steps.preprocessors import DropDuplicateIds
 
     return _substitute(
         _default(Autograde, "sanitize_preprocessors"),
@@ -70,9 +74,12 @@ def autograde_preprocessors() -> list[type]:
     from nbgrader.converters.autograde import Autograde
     from nbgrader.preprocessors import Execute
 
-    from course_utils.grading.execute import GradingExecute
-    from course_utils.grading.preprocessors import MoveStderrToStdout, RequireCourseData
-    from course_utils.grading.sanitize import SanitizeOutputs
+    from course_utils.grading.nbgrader_steps.execute import GradingExecute
+    from course_utils.grading.nbgrader_steps.preprocessors import (
+        MoveStderrToStdout,
+        RequireCourseData,
+    )
+    from course_utils.grading.nbgrader_steps.sanitize import SanitizeOutputs
 
     return _substitute(
         _default(Autograde, "autograde_preprocessors"),
@@ -86,8 +93,8 @@ def feedback_preprocessors() -> list[type]:
     from nbgrader.converters.generate_feedback import GenerateFeedback
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-    from course_utils.grading.preprocessors import RedactHiddenTests
-    from course_utils.grading.sanitize import SanitizeOutputs
+    from course_utils.grading.nbgrader_steps.preprocessors import RedactHiddenTests
+    from course_utils.grading.nbgrader_steps.sanitize import SanitizeOutputs
 
     return _substitute(
         _default(GenerateFeedback, "preprocessors"),
@@ -100,7 +107,7 @@ def kernel_arguments() -> list[str]:
     """Arguments for every kernel nbgrader starts (grading and *Validate*)."""
     return [
         "--HistoryManager.hist_file=:memory:",
-        f"--IPKernelApp.exec_lines={[kernel_setup_line()]!r}",
+        f"--IPKernelApp.exec_lines={[KERNEL_SETUP_LINE]!r}",
     ]
 
 
@@ -120,7 +127,7 @@ def configure(c: Any) -> None:
     c.LimitOutput.max_lines = OUTPUT_LINES
     configure_html(c)
     # The class command passes the gradebook in the environment, never on a command line.
-    from course_utils.grading.runner import DB_URL_ENV
+    from course_utils.grading.nbgrader_steps.runner import DB_URL_ENV
 
     if os.environ.get(DB_URL_ENV):
         c.CourseDirectory.db_url = os.environ[DB_URL_ENV]
@@ -129,11 +136,11 @@ def configure(c: Any) -> None:
 def configure_html(c: Any) -> None:
     """Every HTML export (feedback, the Formgrader's submission view) renders learner
     content inert: outputs cleaned before rendering, markdown cleaned after it."""
-    from course_utils.grading.sanitize import SanitizeOutputs
+    from course_utils.grading.nbgrader_steps.sanitize import SanitizeOutputs
 
     c.HTMLExporter.sanitize_html = True
     c.HTMLExporter.preprocessors = [SanitizeOutputs]
     c.HTMLExporter.filters = {
-        "markdown2html": "course_utils.grading.sanitize.markdown2html",
-        "clean_html": "course_utils.grading.sanitize.clean_html",  # keeps tables whole
+        "markdown2html": "course_utils.grading.nbgrader_steps.sanitize.markdown2html",
+        "clean_html": "course_utils.grading.nbgrader_steps.sanitize.clean_html",  # keeps tables whole
     }

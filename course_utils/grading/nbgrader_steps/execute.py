@@ -3,10 +3,10 @@
 :class:`GradingExecute` takes the place of nbgrader's ``Execute`` in autograding.
 On top of it, it:
 
-- starts the kernel in the sandbox (:mod:`course_utils.grading.sandbox`), or refuses
+- starts the kernel in the sandbox (:mod:`course_utils.grading.host.sandbox`), or refuses
   with a clear message where there is none (``COURSE_GRADING_SANDBOX=off`` opts out);
 - runs the teaching and answer cells in the learner's kernel, and every graded test
-  cell in the judge's kernel (:mod:`course_utils.grading.judging`), which never runs
+  cell in the judge's kernel (:mod:`course_utils.grading.host.judging`), which never runs
   learner code: the verdict comes from the judge, never from the learner's kernel;
 - collects what the kernel's monitor reports (files outside the sandbox, network,
   programs) as incidents for the instructor: no grade depends on them;
@@ -23,7 +23,6 @@ benchmark's baseline only, never to grade (any learner code could then fake a re
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,9 +35,8 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
-from course_utils.grading import monitor
-from course_utils.grading.cells import grade_id, is_answer_cell, is_test_cell
 from course_utils.grading.contract import (
+    ATTEMPT,
     CELL_TIMEOUT_ERROR,
     DEAD_KERNEL_ERROR,
     JUDGE_ERROR,
@@ -46,9 +44,8 @@ from course_utils.grading.contract import (
     NOT_RUN_ERROR,
     not_graded,
 )
-from course_utils.grading.judging import Judge, JudgeSetupError, setup_source
-from course_utils.grading.preprocessors import GradingEnvironmentError
-from course_utils.grading.sandbox import (
+from course_utils.grading.host.judging import Judge, JudgeSetupError, setup_source
+from course_utils.grading.host.sandbox import (
     UNSANDBOXED_WARNING,
     GradingKernelManager,
     SandboxedKernelManager,
@@ -56,6 +53,10 @@ from course_utils.grading.sandbox import (
     require_sandbox,
     sandbox_mode,
 )
+from course_utils.grading.nbgrader_steps.budget import OutputBudget, TimeBudget
+from course_utils.grading.nbgrader_steps.cells import grade_id, is_answer_cell, is_test_cell
+from course_utils.grading.nbgrader_steps.incident_log import IncidentLog
+from course_utils.grading.nbgrader_steps.preprocessors import GradingEnvironmentError
 
 STOPPED = "stopped"  # an incident kind: the kernel died, hung or ran out of time
 MAX_INCIDENTS = 100  # per notebook: a kernel that floods its report channel is cut short
@@ -96,15 +97,15 @@ class GradingExecute(Execute):
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
-        self._started: float | None = None
+        self.budget = TimeBudget(self.total_timeout, self.clock)
         self._reset()
 
     def _reset(self) -> None:
         self.judging: Judge | None = None  # the judge's kernel, from the first code cell on
         self._judge_setup = ""  # the instructor's setup cell, the first thing the judge runs
-        self.incidents: list[dict[str, str]] = []
+        self.incidents = IncidentLog(MAX_INCIDENTS)
         self._stopped: tuple[int, str] | None = None  # (cell index, why nothing more runs)
-        self._output_bytes: dict[int, int] = {}
+        self.output_budget = OutputBudget(self.max_output_bytes, self.max_notebook_output_bytes)
         self.timing: dict[str, float] = {}  # seconds by kind of work, for the class report
         self._first_cell_at: float | None = None
         self._started_at: float | None = None
@@ -113,22 +114,9 @@ class GradingExecute(Execute):
         """'on' or 'off': this configuration's, else the environment's."""
         return self.sandbox or sandbox_mode()
 
-    # ---- time ----------------------------------------------------------------------
-
-    def seconds_left(self) -> float | None:
-        """What is left of the notebook's budget, or None without one."""
-        if self._started is None or not self.total_timeout or self.total_timeout < 0:
-            return None
-        return self.total_timeout - (self.clock() - self._started)
-
     def cell_timeout(self, cell: Any) -> int | None:
         """The per-cell timeout, cut to what is left of the notebook's budget (at least 1 s)."""
-        timeout = self.timeout if self.timeout and self.timeout > 0 else None
-        left = self.seconds_left()
-        if left is None:
-            return timeout
-        left_whole = max(1, int(left))
-        return left_whole if timeout is None else min(timeout, left_whole)
+        return self.budget.cell_timeout(self.timeout)
 
     # ---- the kernel ----------------------------------------------------------------
 
@@ -185,12 +173,13 @@ class GradingExecute(Execute):
                 )
             self._judge_setup = setup_source(source)
         self.timeout_func = self.cell_timeout
-        self._started = self.clock()
+        self.budget = TimeBudget(self.total_timeout, self.clock)
+        self.budget.start()
         began = self._started_at = time.perf_counter()
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
         finally:
-            self._started = None
+            self.budget.stop()
             if self.judging is not None:
                 run_sync(self.judging.stop)()
         self.timing["total"] = time.perf_counter() - began
@@ -224,7 +213,7 @@ class GradingExecute(Execute):
         self.timing[kind] = self.timing.get(kind, 0.0) + seconds
 
     def _preprocess_code_cell(self, cell, index):
-        left = self.seconds_left()
+        left = self.budget.seconds_left()
         if self._stopped is None and left is not None and left <= 0:
             self._stop(index, f"the notebook used its whole time budget ({self.total_timeout} s)")
         if self._stopped is not None:
@@ -294,36 +283,15 @@ class GradingExecute(Execute):
         self._time("judge", time.perf_counter() - began)
         return cell
 
-    def _over_budget(self, msg: dict, cell_index: int) -> tuple[bool, bool]:
-        """(over a limit, just went over it) once this message's bytes are counted."""
-        size = len(json.dumps(msg.get("content", {}), default=str))
-        used = self._output_bytes.get(cell_index, 0) + size
-        self._output_bytes[cell_index] = used
-        total = self._output_bytes.get(-1, 0) + size
-        self._output_bytes[-1] = total
-        over = used > self.max_output_bytes or total > self.max_notebook_output_bytes
-        was = (used - size > self.max_output_bytes) or (
-            total - size > self.max_notebook_output_bytes
-        )
-        return over, over and not was
-
     def handle_comm_msg(self, outs, msg, cell_index):
-        if not self._over_budget(msg, cell_index)[0]:
+        if not self.output_budget.count(msg, cell_index)[0]:
             super().handle_comm_msg(outs, msg, cell_index)
 
     def output(self, outs, msg, display_id, cell_index):
-        over, just_now = self._over_budget(msg, cell_index)
+        over, just_now = self.output_budget.count(msg, cell_index)
         if over:
             if just_now:
-                outs.append(
-                    NotebookNode(
-                        output_type="stream",
-                        name="stdout",
-                        text="\n[output cut: more than this cell or notebook may keep "
-                        f"({self.max_output_bytes:,} and {self.max_notebook_output_bytes:,} "
-                        "bytes)]\n",
-                    )
-                )
+                outs.append(self.output_budget.notice())
             return None
         return super().output(outs, msg, display_id, cell_index)
 
@@ -335,7 +303,7 @@ class GradingExecute(Execute):
         for report in read() if read else []:
             self._incident(
                 index,
-                report.get("kind", monitor.ATTEMPT),
+                report.get("kind", ATTEMPT),
                 report.get("what", "?"),
                 report.get("detail", ""),
             )
@@ -346,11 +314,7 @@ class GradingExecute(Execute):
         self._incident(index, STOPPED, "kernel", f"{why}; the rest of the notebook was not run")
 
     def _incident(self, index: int, kind: str, what: str, detail: str) -> None:
-        cell = self.nb.cells[index]
-        where = grade_id(cell) or f"cell {index}"
-        incident = {"kind": kind, "what": what, "detail": detail[:500], "cell": where}
-        if incident not in self.incidents and len(self.incidents) < MAX_INCIDENTS:
-            self.incidents.append(incident)
+        self.incidents.add(grade_id(self.nb.cells[index]) or f"cell {index}", kind, what, detail)
 
     # ---- the record ----------------------------------------------------------------
 
@@ -362,15 +326,7 @@ class GradingExecute(Execute):
             "sandbox": self.sandbox_mode(),
             "judge": self.judging is not None,
             "judge_requests": self.judging.requests if self.judging is not None else 0,
-            "incidents": self.incidents,
+            "incidents": self.incidents.items,
             "seconds": {kind: round(value, 2) for kind, value in self.timing.items()},
         }
-        for incident in self.incidents:
-            self.log.warning(
-                "Grading %s: learner %r, notebook %r, %s: %s",
-                incident["kind"],
-                student,
-                notebook,
-                incident["cell"],
-                incident["detail"],
-            )
+        self.incidents.log_to(self.log, student, notebook)

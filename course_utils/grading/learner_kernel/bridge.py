@@ -1,7 +1,7 @@
 """Inside the learner's kernel: answer the judge's requests with data.
 
 The grading process runs :func:`serve` in the learner's kernel, once per request of
-the judge (:mod:`course_utils.grading.judge`): look up a name, call a function, read
+the judge (:mod:`course_utils.grading.judge_kernel.judge`): look up a name, call a function, read
 an attribute or an item, iterate. Results go back as data (:mod:`wire`); objects
 that are not data stay here behind numbered handles.
 
@@ -26,15 +26,8 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from course_utils.grading import wire
+from course_utils.grading.contract import BRIDGE_CALLBACK_PREFIX, BRIDGE_MIME, BRIDGE_REQUEST_PROMPT
 
-MIME = "application/x-course-bridge+json"
-CALLBACK_PREFIX = (
-    "course-judge-callback:"  # the prompt of input() when learner code calls the judge
-)
-# The prompt of the input() that reads a request: a request travels on the kernel's stdin
-# channel, not as code (a kernel compiles a cell's text: about 0.4 s per MB, where a
-# request holding a model or an array of a thousand images weighs several MB).
-REQUEST_PROMPT = "course-judge-request"
 # Introspection helpers the judge may run on a learner's object, here.
 APPLICABLE = frozenset({"course_utils.checks.dataset_steps"})
 _MISSING = object()
@@ -70,7 +63,7 @@ class JudgeFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         call = {"id": self.number, "args": wire.to_data(list(args), _handle)}
         call["kwargs"] = wire.to_data(dict(kwargs), _handle)
-        reply = input(CALLBACK_PREFIX + json.dumps(call))
+        reply = input(BRIDGE_CALLBACK_PREFIX + json.dumps(call))
         return wire.decode(reply, _object)
 
     def __repr__(self) -> str:
@@ -105,9 +98,9 @@ def _incoming(value: Any) -> Any:
     if kind is wire.KerasConfig:
         import keras
 
-        from course_utils.grading.judge import rebuild
-
-        return rebuild(keras.saving.deserialize_keras_object(value.config), value.weights)
+        return wire.rebuild_keras(
+            keras.saving.deserialize_keras_object(value.config), value.weights
+        )
     return value
 
 
@@ -253,8 +246,8 @@ def serve(
     namespace: dict | None = None,
     send: Callable[[str], None] | None = None,
 ) -> None:
-    """Answer one request (JSON text, else read with ``input(REQUEST_PROMPT)``); the answer
-    goes out as a display of type :data:`MIME`."""
+    """Answer one request (JSON text, else read with ``input(BRIDGE_REQUEST_PROMPT)``); the answer
+    goes out as a display of type :data:`BRIDGE_MIME`."""
     if namespace is None:
         from IPython import get_ipython
 
@@ -263,11 +256,11 @@ def serve(
         from IPython.display import display
 
         def send(text: str) -> None:
-            display({MIME: text}, raw=True)
+            display({BRIDGE_MIME: text}, raw=True)
 
     try:
         if request is None:
-            request = input(REQUEST_PROMPT)
+            request = input(BRIDGE_REQUEST_PROMPT)
         value = _answer(json.loads(request), namespace)
         if isinstance(value, _AsData):
             answer = wire.encode(_plain(value.value))

@@ -1,7 +1,7 @@
 """The grading kernel: what runs before the first cell of every notebook that autograding executes.
 
-Autograding starts ``python -I -B -m course_utils.grading.kernel [options] -- <ipykernel
-arguments>`` (inside the sandbox, see :mod:`course_utils.grading.sandbox`) instead of
+Autograding starts ``python -I -B -m course_utils.grading.learner_kernel.kernel [options] -- <ipykernel
+arguments>`` (inside the sandbox, see :mod:`course_utils.grading.host.sandbox`) instead of
 ``ipykernel_launcher``. Before any learner code runs it:
 
 1. sets the grading environment: the fast profile, TensorFlow quiet, warnings off
@@ -10,7 +10,7 @@ arguments>`` (inside the sandbox, see :mod:`course_utils.grading.sandbox`) inste
    them again (:func:`limit_resources`);
 3. copies the learner's files (never the notebooks, which hold the hidden tests
    during grading) into its working folder and moves there;
-4. installs the monitor (:mod:`course_utils.grading.monitor`) on the report channel;
+4. installs the monitor (:mod:`course_utils.grading.learner_kernel.monitor`) on the report channel;
 5. starts ipykernel.
 
 Kernels that nbgrader's *Validate* starts (``make validate``, the toolbar button) run
@@ -19,15 +19,13 @@ through the start-up line :func:`kernel_setup_line`.
 
 Example:
     >>> kernel_setup_line()
-    'import course_utils.grading.kernel as _k; _k.prepare_kernel()'
+    'import course_utils.grading.learner_kernel.kernel as _k; _k.prepare_kernel()'
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import stat
 import sys
 import warnings
 from pathlib import Path
@@ -38,7 +36,8 @@ from course_utils.config import (
     SEED_OFFSET_ENV,
     quiet_tensorflow,
 )
-from course_utils.grading.contract import FILE_SIZE_LIMIT, MEMORY_LIMIT
+from course_utils.grading.contract import FILE_SIZE_LIMIT, KERNEL_SETUP_LINE, MEMORY_LIMIT
+from course_utils.grading.layout import Layout, copy_learner_files
 
 GRADING_PROFILE = "fast"
 
@@ -94,46 +93,18 @@ def prepare_kernel(
 
 def kernel_setup_line() -> str:
     """The IPython start-up line that prepares kernels started without this launcher."""
-    return "import course_utils.grading.kernel as _k; _k.prepare_kernel()"
-
-
-LEARNER_FILE_LIMIT = 100 * 1024**2  # bytes: larger submitted files are left out
-
-
-def _left_out(folder: str, names: list[str]) -> set[str]:
-    """Notebooks (they hold the hidden tests during grading), special files, huge files."""
-    skip = set(shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints")(folder, names))
-    for name in names:
-        try:
-            info = os.lstat(os.path.join(folder, name))
-        except OSError:
-            skip.add(name)
-            continue
-        kind = stat.S_IFMT(info.st_mode)
-        if kind not in (stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK):  # FIFOs, devices, sockets
-            skip.add(name)
-        elif kind == stat.S_IFREG and info.st_size > LEARNER_FILE_LIMIT:
-            skip.add(name)
-    return skip
-
-
-def copy_learner_files(source: Path, work: Path) -> None:
-    """Copy the learner's folder into ``work``: no notebooks, no special or huge files, no
-    links followed (a link is copied as a link; inside the sandbox it points nowhere useful)."""
-    work.mkdir(parents=True, exist_ok=True)
-    if source.is_dir():
-        shutil.copytree(source, work, symlinks=True, dirs_exist_ok=True, ignore=_left_out)
+    return KERNEL_SETUP_LINE
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Start a grading kernel: ``python -I -B -m course_utils.grading.kernel [options] -- ARGS``."""
-    from course_utils.grading import monitor
+    """Start a grading kernel: ``python -I -B -m course_utils.grading.learner_kernel.kernel [options] -- ARGS``."""
+    from course_utils.grading.learner_kernel import monitor
 
     argv = list(sys.argv[1:] if argv is None else argv)
     split = argv.index("--") if "--" in argv else len(argv)
-    parser = argparse.ArgumentParser(prog="python -m course_utils.grading.kernel")
+    parser = argparse.ArgumentParser(prog="python -m course_utils.grading.learner_kernel.kernel")
     parser.add_argument("--report-fd", type=int, default=None)
-    parser.add_argument("--layout", default=None, help="JSON of monitor.Layout")
+    parser.add_argument("--layout", default=None, help="JSON of layout.Layout")
     parser.add_argument("--copy-from", type=Path, default=None)
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--memory-limit", type=int, default=MEMORY_LIMIT)
@@ -147,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         if options.copy_from is not None:
             copy_learner_files(options.copy_from, options.work)
         os.chdir(options.work)
-    layout = monitor.Layout.from_json(options.layout) if options.layout else monitor.Layout()
+    layout = Layout.from_json(options.layout) if options.layout else Layout()
     if options.report_fd is not None:
         os.set_blocking(options.report_fd, False)
     monitor.install(monitor.Reporter(options.report_fd), layout)

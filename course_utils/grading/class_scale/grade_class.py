@@ -9,12 +9,12 @@
    graded (a fingerprint of the learner's files and of the assignment's source),
    or all of them with ``--force``. The ledger is ``.grading/ledger.json``.
 3. Autograde them, and write their feedback, on Dask workers
-   (:mod:`course_utils.grading.engine`), each notebook in its own sandbox, with a
+   (:mod:`course_utils.grading.class_scale.engine`), each notebook in its own sandbox, with a
    progress bar: notebooks done, failures, time left. A broken or hostile
    submission never stops the others; a worker that dies has its work done again
    by another.
 4. ``grades.csv`` (``nbgrader export``) and the instructor's report
-   (:mod:`course_utils.grading.report`).
+   (:mod:`course_utils.grading.class_scale.report`).
 
 The gradebook is the course's (``c.CourseDirectory.db_url``, SQLite by default);
 several machines grading at once need a server database: ``--db-url
@@ -38,7 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from course_utils.grading.engine import (
+from course_utils.grading.class_scale.engine import (
     LOG,
     EngineError,
     Task,
@@ -47,9 +47,13 @@ from course_utils.grading.engine import (
     open_client,
     workers_can_see,
 )
-from course_utils.grading.runner import bin_first_on_path, run_nbgrader
-from course_utils.grading.sandbox import SANDBOX_ENV, require_sandbox, sandbox_mode
-from course_utils.grading.submissions import Problem, check_submissions, known_assignments
+from course_utils.grading.host.sandbox import SANDBOX_ENV, require_sandbox, sandbox_mode
+from course_utils.grading.nbgrader_steps.runner import bin_first_on_path, run_nbgrader
+from course_utils.grading.nbgrader_steps.submissions import (
+    Problem,
+    check_submissions,
+    known_assignments,
+)
 
 LEDGER = Path(".grading") / "ledger.json"
 
@@ -249,6 +253,89 @@ def _nbgrader(root: Path, args: list[str], db_url: str) -> None:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stderr[-2000:]}")
 
 
+def _settings(
+    root: Path,
+    assignments: list[str] | None,
+    scheduler: str | None,
+    db_url: str | None,
+    say: Callable[[str], None],
+) -> tuple[list[str], str, str]:
+    """The assignments to grade, the sandbox mode and the gradebook URL, checked."""
+    known = known_assignments(root)
+    assignments = assignments or [a for a in known if any((root / "submitted").glob(f"*/{a}"))]
+    unknown = [a for a in assignments if a not in known]
+    if unknown:
+        raise ValueError(f"no such assignment: {', '.join(unknown)} (known: {', '.join(known)})")
+    mode = sandbox_mode()
+    if mode == "on":
+        require_sandbox()
+    else:
+        say(f"WARNING: {SANDBOX_ENV}=off: grading WITHOUT the sandbox.")
+    db_url = sqlite_with_timeout(db_url or course_db_url(root))
+    if scheduler and db_url.startswith("sqlite:"):
+        say(
+            "WARNING: several machines writing one SQLite gradebook over a network filesystem can "
+            "corrupt it: give --db-url postgresql://... (and the same db_url in nbgrader_config.py)."
+        )
+    return assignments, mode, db_url
+
+
+def _plan(
+    root: Path, assignments: list[str], ledger: Ledger, force: bool
+) -> tuple[dict[str, str], list[tuple[str, str]], list[str]]:
+    """Each submission's fingerprint, those to grade (new or changed) and those unchanged."""
+    pairs = sorted(
+        (folder.name, folder.parent.name)
+        for a in assignments
+        for folder in (root / "submitted").glob(f"*/{a}")
+        if folder.is_dir()
+    )
+    digests = {f"{a}/{s}": fingerprint(root, a, s) for a, s in pairs}
+    todo = [
+        (a, s) for a, s in pairs if force or not ledger.up_to_date(f"{a}/{s}", digests[f"{a}/{s}"])
+    ]
+    skipped = sorted(set(digests) - {f"{a}/{s}" for a, s in todo})
+    return digests, todo, skipped
+
+
+def _grade_on_dask(
+    tasks: list[Task],
+    scheduler: str | None,
+    workers: int | None,
+    grade: Callable[[Task], dict[str, Any]],
+    record: Callable[[dict[str, Any]], None],
+    say: Callable[[str], None],
+) -> None:
+    """Each task graded by a Dask worker; each result recorded as it comes (a submission
+    whose worker died every time it was tried is recorded as not graded)."""
+    from distributed import as_completed
+
+    root = tasks[0].root
+    client = open_client(scheduler, workers)
+    try:
+        blind = workers_can_see(client, root)
+        if blind:
+            raise EngineError(
+                f"these workers cannot see the course folder {root}: {', '.join(blind)}. "
+                "Mount it at the same path on every grading machine."
+            )
+        n_workers = len(client.scheduler_info()["workers"])
+        say(f"Grading on {n_workers} Dask worker(s){' at ' + scheduler if scheduler else ''}.")
+        keys = [f"grade-{t.key}-{time.time_ns()}" for t in tasks]
+        futures = client.map(grade, tasks, key=keys, pure=False)
+        task_of = dict(zip(keys, tasks, strict=True))
+        for future in as_completed(futures):
+            try:
+                record(future.result())
+            except Exception as error:  # its worker died each time it was tried
+                record(_lost(task_of[future.key], error))
+    finally:
+        client.close()
+        cluster = getattr(client, "cluster", None)
+        if cluster is not None:
+            cluster.close()
+
+
 def grade_class(
     root: Path | str = ".",
     assignments: list[str] | None = None,
@@ -269,83 +356,32 @@ def grade_class(
     started = time.monotonic()
     os.environ["PATH"] = bin_first_on_path(os.environ.get("PATH", ""))  # nbgrader runs alembic
     root = Path(root).resolve()
-    known = known_assignments(root)
-    assignments = assignments or [a for a in known if any((root / "submitted").glob(f"*/{a}"))]
-    unknown = [a for a in assignments if a not in known]
-    if unknown:
-        raise ValueError(f"no such assignment: {', '.join(unknown)} (known: {', '.join(known)})")
-    mode = sandbox_mode()
-    if mode == "on":
-        require_sandbox()
-    else:
-        say(f"WARNING: {SANDBOX_ENV}=off: grading WITHOUT the sandbox.")
-    db_url = sqlite_with_timeout(db_url or course_db_url(root))
-    if scheduler and db_url.startswith("sqlite:"):
-        say(
-            "WARNING: several machines writing one SQLite gradebook over a network filesystem can "
-            "corrupt it: give --db-url postgresql://... (and the same db_url in nbgrader_config.py)."
-        )
-
+    assignments, mode, db_url = _settings(root, assignments, scheduler, db_url, say)
     problems = [p for a in assignments for p in check_submissions(root, a)]
     for problem in problems:
         say(f"PROBLEM {problem}")
-    pairs = sorted(
-        (folder.name, folder.parent.name)
-        for a in assignments
-        for folder in (root / "submitted").glob(f"*/{a}")
-        if folder.is_dir()
-    )
     ledger = Ledger.load(root)
-    digests = {f"{a}/{s}": fingerprint(root, a, s) for a, s in pairs}
-    todo = [
-        (a, s) for a, s in pairs if force or not ledger.up_to_date(f"{a}/{s}", digests[f"{a}/{s}"])
-    ]
-    skipped = sorted(set(digests) - {f"{a}/{s}" for a, s in todo})
+    digests, todo, skipped = _plan(root, assignments, ledger, force)
     say(
-        f"{len(pairs)} submission(s) of {len(assignments)} assignment(s): {len(todo)} to grade, "
+        f"{len(digests)} submission(s) of {len(assignments)} assignment(s): {len(todo)} to grade, "
         f"{len(skipped)} unchanged since last graded."
     )
 
     graded: list[dict[str, Any]] = []
     if todo:
+        bar = Progress(len(todo), progress)
+
+        def record(result: dict[str, Any]) -> None:
+            graded.append(result)
+            ledger.record(result, digests[result["key"]])
+            ledger.save()
+            bar.update(result["ok"])
+
         say(f"Library messages (Dask, nbgrader, SQLAlchemy) go to {root / LOG}.")
         with library_messages_to(root / LOG):
             _prepare_gradebook(root, db_url, assignments, {s for _, s in todo})
-            client = open_client(scheduler, workers)
-            try:
-                blind = workers_can_see(client, str(root))
-                if blind:
-                    raise EngineError(
-                        f"these workers cannot see the course folder {root}: {', '.join(blind)}. "
-                        "Mount it at the same path on every grading machine."
-                    )
-                n_workers = len(client.scheduler_info()["workers"])
-                say(
-                    f"Grading on {n_workers} Dask worker(s){' at ' + scheduler if scheduler else ''}."
-                )
-                tasks = [Task(str(root), a, s, db_url, mode, feedback) for a, s in todo]
-                keys = [f"grade-{t.key}-{time.time_ns()}" for t in tasks]
-                futures = client.map(grade, tasks, key=keys, pure=False)
-                task_of = dict(zip(keys, tasks, strict=True))
-                bar = Progress(len(tasks), progress)
-                from distributed import as_completed
-
-                def record(result: dict[str, Any]) -> None:
-                    graded.append(result)
-                    ledger.record(result, digests[result["key"]])
-                    ledger.save()
-                    bar.update(result["ok"])
-
-                for future in as_completed(futures):
-                    try:
-                        record(future.result())
-                    except Exception as error:  # its worker died each time it was tried
-                        record(_lost(task_of[future.key], error))
-            finally:
-                client.close()
-                cluster = getattr(client, "cluster", None)
-                if cluster is not None:
-                    cluster.close()
+            tasks = [Task(str(root), a, s, db_url, mode, feedback) for a, s in todo]
+            _grade_on_dask(tasks, scheduler, workers, grade, record, say)
     for result in graded:
         if not result["ok"]:
             say(f"NOT GRADED {result['key']}: {result['error']}")
@@ -354,7 +390,7 @@ def grade_class(
         mark_not_graded(root / "grades.csv", ledger)
     run = ClassRun(graded, skipped, problems, round(time.monotonic() - started, 1))
     if report:
-        from course_utils.grading.report import gather, write_report
+        from course_utils.grading.class_scale.report import gather, write_report
 
         results = {key: entry for key, entry in ledger.entries.items()}
         run.report = write_report(root, gather(root, db_url, assignments, results))

@@ -28,20 +28,20 @@ Example:
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
 import sys
 import sysconfig
 import threading
 import types
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
+from course_utils.grading.contract import ATTEMPT
+from course_utils.grading.layout import Layout
+
 # A line the grading process reads: {"kind": ..., "what": ..., "detail": ...}.
-ATTEMPT = "attempt"
 MAX_REPORTS = 200
 MAX_LINE = 2000
 
@@ -58,60 +58,6 @@ def is_cell_file(filename: str) -> bool:
         (True, False)
     """
     return bool(_CELL_FILE.search(filename))
-
-
-def _under(path: str, roots: Iterable[str]) -> str | None:
-    """The longest root that ``path`` is inside of (or equal to), if any."""
-    best = None
-    for root in roots:
-        root = root.rstrip("/") or "/"
-        if path == root or path.startswith(root + "/") or root == "/":
-            if best is None or len(root) > len(best):
-                best = root
-    return best
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where the grading kernel may go: the same lists build the sandbox and judge attempts.
-
-    ``free``: read and write (its working folder, its home, /tmp, /dev, /proc).
-    ``read_only``: read only (the system, the Python environment, course_utils, data).
-    ``protected``: the instructor's files, named as such in reports.
-    Anything else is outside the sandbox: the kernel does not see it.
-    """
-
-    free: tuple[str, ...] = ()
-    read_only: tuple[str, ...] = ()
-    protected: tuple[str, ...] = ()
-
-    def describe(self, path: str, writing: bool) -> str | None:
-        """What reaching ``path`` means, or None when it is allowed."""
-        verb = "write" if writing else "read"
-        path = os.path.normpath(path)
-        free, read_only = _under(path, self.free), _under(path, self.read_only)
-        protected = _under(path, self.protected)
-        inside = max((r for r in (free, read_only) if r), key=len, default=None)
-        if protected and (inside is None or len(protected) >= len(inside)):
-            return f"tried to {verb} {path} (the instructor's course files)"
-        if inside is not None and inside == read_only:
-            return f"tried to modify {path} (read-only course or system files)" if writing else None
-        if inside is not None:
-            return None
-        return f"tried to {verb} {path}, outside the grading sandbox"
-
-    def is_writable(self, path: str) -> bool:
-        """Can the kernel write ``path`` (a free folder that no read-only one narrows)?"""
-        free, read_only = _under(path, self.free), _under(path, self.read_only)
-        return free is not None and (read_only is None or len(free) > len(read_only))
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> Layout:
-        data = json.loads(text)
-        return cls(**{k: tuple(v) for k, v in data.items()})
 
 
 @dataclass

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from course_utils.grading.contract import NOT_GRADED
-from course_utils.grading.runner import bin_first_on_path
-from course_utils.grading.submissions import read_notebook_json
+from course_utils.grading.nbgrader_steps.runner import bin_first_on_path
+from course_utils.grading.nbgrader_steps.submissions import read_notebook_json
 
 LOG = ".grading/grading.log"  # in the course folder: library warnings, not the instructor's screen
 _LOGGERS = ("py.warnings", "distributed", "nbgrader", "traitlets", "alembic", "sqlalchemy")

@@ -54,9 +54,9 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer
 
-from course_utils.grading.cgroups import KernelCgroup
 from course_utils.grading.contract import (
     FILE_SIZE_LIMIT,
+    KERNEL_MODULE,
     KERNEL_PROCESSES,
     MEMORY_LIMIT,
     RUNTIME_SIZE,
@@ -64,7 +64,8 @@ from course_utils.grading.contract import (
     TMPFS_SIZE,
     not_graded,
 )
-from course_utils.grading.monitor import Layout
+from course_utils.grading.host.cgroups import KernelCgroup
+from course_utils.grading.layout import Layout, copy_learner_files
 
 SANDBOX_ENV = "COURSE_GRADING_SANDBOX"
 LEARNER = "learner"
@@ -267,7 +268,7 @@ def _read_only(caches: list[str]) -> tuple[str, ...]:
 
 
 class GradingKernelManager(AsyncKernelManager):
-    """Starts a grading kernel (:mod:`course_utils.grading.kernel`) without a sandbox.
+    """Starts a grading kernel (:mod:`course_utils.grading.learner_kernel.kernel`) without a sandbox.
 
     It still gets its own scratch home, a copy of the learner's files as working
     folder, resource limits, the monitor and the report channel
@@ -323,7 +324,7 @@ class GradingKernelManager(AsyncKernelManager):
             "-I",
             "-B",
             "-m",
-            "course_utils.grading.kernel",
+            KERNEL_MODULE,
             "--layout",
             self.layout().to_json(),
             "--copy-from",
@@ -349,7 +350,6 @@ class GradingKernelManager(AsyncKernelManager):
 
     def _stage_learner_files(self) -> None:
         """Copy the learner's files, no notebooks (they hold the hidden tests), no links followed."""
-        from course_utils.grading.kernel import copy_learner_files
 
         staged = self.scratch / "submission"
         if staged.exists():
