@@ -57,6 +57,14 @@ def to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
+def _amount(number: float) -> str:
+    """A bound or a measured number: whole numbers in full with thousands separators
+    (``50,095``, not ``5.01e+04``), others with four significant digits."""
+    if float(number).is_integer() and abs(number) < 1e15:
+        return f"{int(number):,}"
+    return f"{number:.4g}"
+
+
 def _show(value: Any) -> str:
     """``repr`` with NumPy scalars shown as plain numbers (NumPy 2 shows ``np.int64(3)``)."""
     return repr(value.item() if isinstance(value, np.generic) else value)
@@ -308,7 +316,7 @@ def check_at_least(name: str, value: Any, minimum: float) -> None:
     """
     number = _as_number(name, value, f">= {minimum}")
     if not number >= minimum:
-        fail(f"{name}: expected at least {minimum:.4g}, got {number:.4g}")
+        fail(f"{name}: expected at least {_amount(minimum)}, got {_amount(number)}")
 
 
 def check_at_most(name: str, value: Any, maximum: float) -> None:
@@ -319,7 +327,7 @@ def check_at_most(name: str, value: Any, maximum: float) -> None:
     """
     number = _as_number(name, value, f"<= {maximum}")
     if not number <= maximum:
-        fail(f"{name}: expected at most {maximum:.4g}, got {number:.4g}")
+        fail(f"{name}: expected at most {_amount(maximum)}, got {_amount(number)}")
 
 
 def check_one_hot(

@@ -296,6 +296,9 @@ def test_check_at_most():
         check_at_most("RMSE", 0.7, 0.6)
     with fails(r"^RMSE: expected at most 0\.6, got nan$"):
         check_at_most("RMSE", np.nan, 0.6)
+    # counts read as counts, not 5.005e+04
+    with fails(r"^parameters: expected at most 50,050, got 50,095$"):
+        check_at_most("parameters", np.int64(50_095), 50_050)
     with fails(rf"^RMSE: expected a number <= 0\.6, got {FORGOT}$"):
         check_at_most("RMSE", None, 0.6)
 
