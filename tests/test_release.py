@@ -155,3 +155,26 @@ def test_written_questions_end_every_notebook(assignment):
         model_answer = cell.source.split("### BEGIN SOLUTION", 1)[-1].split("### END SOLUTION")[0]
         assert len(model_answer.split()) >= 20, f"{gid}: the model answer is missing or too short"
     assert graded[-len(written) :] == written, f"{assignment}: the written questions come last"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_written_question_has_a_rubric_that_adds_up(assignment):
+    """Under each model answer (inside the solution, so learners never see it) a rubric splits
+    the question's points into parts: ``**Rubric (1 point):** 0.5 for ...; 0.5 for ...``."""
+    nb = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+    written = [
+        cell
+        for cell in nb.cells
+        if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("grade")
+    ]
+    for cell in written:
+        gid = grade_id(cell)
+        solution = cell.source.split("### BEGIN SOLUTION", 1)[-1].split("### END SOLUTION")[0]
+        found = re.search(r"\*\*Rubric \((\d+(?:\.\d+)?) points?\):\*\*(.*)", solution, re.S)
+        assert found, f"{gid}: no '**Rubric (N point):**' under the model answer"
+        assert float(found.group(1)) == points(cell), f"{gid}: the rubric is for another total"
+        parts = [
+            float(p) for p in re.findall(r"(?:^|;|\band)\s*(\d(?:\.\d+)?)\s+for\b", found.group(2))
+        ]
+        assert len(parts) >= 2, f"{gid}: the rubric should split the point into parts: {parts}"
+        assert abs(sum(parts) - points(cell)) < 1e-9, f"{gid}: rubric parts {parts} do not add up"
