@@ -1,4 +1,5 @@
-"""Timing grading: one learner's whole course with and without the sandbox, and a whole class.
+"""Timing grading: one learner's whole course with and without the sandbox, with and without
+the grading slice, and a whole class.
 
 Both runs grade the reference solutions of every notebook, one assignment after
 another, in the same scratch course; the order of the two alternates from one
@@ -96,6 +97,68 @@ def time_judge(assignments: list[str], sources: Path, learners: int = 3) -> dict
     }
 
 
+NO_SLICE = "--GradingExecute.grading_slice=False"
+
+
+def time_slice(assignments: list[str], sources: Path, learners: int = 1) -> dict:
+    """Seconds per learner-notebook with the grading slice (the default) and with every cell
+    run, the same reference submissions in two courses, the order alternating per notebook;
+    the grades per cell must be the same. Also the slice's size and how often it fell back."""
+    from course_utils.grading.contract import METADATA_KEY
+
+    with tempfile.TemporaryDirectory(prefix="bench-slice-") as scratch:
+        courses = {
+            mode: Course(Path(scratch) / mode, assignments, sources=sources)
+            for mode in ("slice", "full")
+        }
+        extra = {"slice": [], "full": [NO_SLICE]}
+        per_notebook: dict[str, dict[str, float]] = {mode: {} for mode in courses}
+        cells: dict[str, list[int]] = {}
+        fallbacks = 0
+        for index, assignment in enumerate(assignments):
+            order = list(courses) if index % 2 == 0 else list(reversed(courses))
+            for mode in order:
+                course = courses[mode]
+                for n in range(learners):
+                    course.submit(f"learner{n}", assignment, course.solved(assignment))
+                started = time.monotonic()
+                course.check(course.autograde(assignment, *extra[mode]))
+                per_learner = (time.monotonic() - started) / learners
+                per_notebook[mode][assignment] = round(per_learner, 1)
+                print(f"    {assignment} {mode}: {per_learner:.1f} s per learner", flush=True)
+            for n in range(learners):
+                meta = courses["slice"].autograded_notebook(f"learner{n}", assignment).metadata
+                record = meta[METADATA_KEY]["slice"]
+                fallbacks += bool(record["fallback"])
+                cells[assignment] = [
+                    record["cells_run"],
+                    record["cells_run"] + record["cells_skipped"],
+                ]
+        same = all(
+            courses["slice"].cell_scores(f"learner{n}", a)
+            == courses["full"].cell_scores(f"learner{n}", a)
+            for a in assignments
+            for n in range(learners)
+        )
+        full_marks = all(
+            courses["slice"].total(f"learner{n}", a) == sum(courses["slice"].points(a).values())
+            for a in assignments
+            for n in range(learners)
+        )
+    seconds = {mode: round(sum(per_notebook[mode].values()), 1) for mode in courses}
+    return {
+        "notebooks": assignments,
+        "learners": learners,
+        "seconds": seconds,
+        "per_notebook": per_notebook,
+        "ratio": round(seconds["slice"] / seconds["full"], 3) if assignments else 1.0,
+        "cells": cells,
+        "fallbacks": fallbacks,
+        "same_grades": same,
+        "full_marks": full_marks,
+    }
+
+
 # A generated class: learner i submits kind KINDS[i % 10].
 KINDS = ["right"] * 6 + ["partly_wrong"] * 2 + ["untouched", "broken"]
 
@@ -149,7 +212,8 @@ def _breakdown(course: Course) -> dict[str, float]:
 
 
 def time_class(assignments: list[str], learners: int = 30, workers: int | None = None) -> dict:
-    """The class command against plain nbgrader autograde one assignment after another."""
+    """The class command with and without the grading slice, against plain nbgrader autograde
+    one assignment after another (every cell run, as before the slice), on the same class."""
     from course_utils.grading.class_scale.grade_class import grade_class
 
     cores = os.cpu_count() or 1
@@ -158,27 +222,39 @@ def time_class(assignments: list[str], learners: int = 30, workers: int | None =
         submit_generated_class(sequential, learners)
         started = time.monotonic()
         for assignment in assignments:
-            sequential.autograde(assignment)  # exits 1: the broken notebooks are not graded
+            sequential.autograde(assignment, NO_SLICE)  # exits 1: broken notebooks are not graded
             print(f"    sequential {assignment}: {time.monotonic() - started:.0f} s", flush=True)
         sequential_seconds = round(time.monotonic() - started, 1)
-        whole = Course(Path(scratch) / "class", assignments)
-        submit_generated_class(whole, learners)
-        started = time.monotonic()
-        grade_class(whole.root, workers=workers or cores, report=True)
-        seconds = round(time.monotonic() - started, 1)
-        same = _gradebook_scores(sequential) == _gradebook_scores(whole)
-        breakdown = _breakdown(whole)
+        timed: dict[str, float] = {}
+        graded: dict[str, Course] = {}
+        for mode in ("full", "slice"):
+            graded[mode] = Course(Path(scratch) / f"class-{mode}", assignments)
+            if mode == "full":  # as an instructor turns it off: in the course's configuration
+                with (graded[mode].root / "nbgrader_config.py").open("a") as config:
+                    config.write("\nc.GradingExecute.grading_slice = False\n")
+            submit_generated_class(graded[mode], learners)
+            started = time.monotonic()
+            grade_class(graded[mode].root, workers=workers or cores, report=True)
+            timed[mode] = round(time.monotonic() - started, 1)
+            print(f"    class command, {mode}: {timed[mode]:.0f} s", flush=True)
+        reference = _gradebook_scores(sequential)
+        same = all(_gradebook_scores(course) == reference for course in graded.values())
+        breakdown = _breakdown(graded["slice"])
     notebooks = learners * len(assignments)
+    seconds = timed["slice"]
     return {
         "learners": learners,
         "notebooks": notebooks,
         "cores": cores,
         "seconds": seconds,
+        "seconds_without_slice": timed["full"],
         "sequential_seconds": sequential_seconds,
         "speedup": round(sequential_seconds / seconds, 2),
         "same_grades": same,
+        "per_core_minute": round(notebooks / (seconds / 60) / cores, 2),
         "notebooks_per_minute_per_core": {
             "class": round(notebooks / (seconds / 60) / cores, 2),
+            "class_without_slice": round(notebooks / (timed["full"] / 60) / cores, 2),
             "sequential": round(notebooks / (sequential_seconds / 60) / cores, 2),
         },
         "seconds_per_notebook": breakdown,

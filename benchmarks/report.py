@@ -18,6 +18,7 @@ from benchmarks.targets import (
     JUDGE_OVERHEAD_TARGET,
     NOTEBOOK_SECONDS_TARGET,
     SANDBOX_OVERHEAD_TARGET,
+    SLICE_RATIO_TARGET,
     TARGETS,
 )
 
@@ -58,6 +59,10 @@ def figures(report: dict) -> dict:
 
 def _grading_ok(grading: dict) -> bool:
     return grading["full_marks"] and grading["overhead"] <= SANDBOX_OVERHEAD_TARGET
+
+
+def _slice_ok(sliced: dict) -> bool:
+    return sliced["same_grades"] and sliced["full_marks"] and sliced["ratio"] <= SLICE_RATIO_TARGET
 
 
 def _class_ok(whole: dict) -> bool:
@@ -126,6 +131,17 @@ def markdown(report: dict) -> str:
             f"({seconds['judge']:.1f} s vs {seconds['in_kernel']:.1f} s){marks} | "
             f"{'yes' if judge['full_marks'] and judge['overhead'] <= JUDGE_OVERHEAD_TARGET else '**no**'} |"
         )
+    sliced = report.get("slice")
+    if sliced and sliced.get("notebooks"):
+        seconds = sliced["seconds"]
+        grades = "" if sliced["same_grades"] and sliced["full_marks"] else " (different grades!)"
+        lines.append(
+            f"| grading | seconds per learner-notebook ({', '.join(n[:2] for n in sliced['notebooks'])}): "
+            f"the grading slice vs every cell run; {sliced['fallbacks']} fallback(s) to a full run "
+            f"| - | <= {SLICE_RATIO_TARGET}x | {sliced['ratio']:.2f}x "
+            f"({seconds['slice']:.1f} s vs {seconds['full']:.1f} s){grades} | "
+            f"{'yes' if _slice_ok(sliced) else '**no**'} |"
+        )
     whole = report.get("class")
     if whole:
         grades = "" if whole["same_grades"] else " (different grades!)"
@@ -133,7 +149,13 @@ def markdown(report: dict) -> str:
             f"| grading | a {whole['learners']}-learner class, {whole['notebooks']} notebooks: "
             "class command vs nbgrader autograde one assignment after another "
             f"| - | >= {CLASS_SPEEDUP_TARGET:.0f}x | {whole['speedup']:.2f}x "
-            f"({whole['seconds'] / 60:.1f} min vs {whole['sequential_seconds'] / 60:.1f} min){grades} | "
+            f"({whole['seconds'] / 60:.1f} min vs {whole['sequential_seconds'] / 60:.1f} min"
+            + (
+                f"; {whole['seconds_without_slice'] / 60:.1f} min without the slice"
+                if "seconds_without_slice" in whole
+                else ""
+            )
+            + f"){grades} | "
             f"{'yes' if _class_ok(whole) else '**no**'} |"
         )
     limit = NOTEBOOK_SECONDS_TARGET[profile]
@@ -175,6 +197,12 @@ def missed_targets(report: dict) -> list[str]:
         missed.append(
             f"sandboxed grading overhead {grading['overhead']:.1%}, full marks: "
             f"{grading['full_marks']}"
+        )
+    sliced = report.get("slice")
+    if sliced and not _slice_ok(sliced):
+        missed.append(
+            f"grading slice {sliced['ratio']}x the seconds of a full run (target "
+            f"{SLICE_RATIO_TARGET}x), same grades: {sliced['same_grades']}"
         )
     whole = report.get("class")
     if whole and not _class_ok(whole):

@@ -5,12 +5,15 @@
     python -m benchmarks.run --only 03 --skip-grading
     python -m benchmarks.run --only 08 --skip-grading --merge   # re-measure one, keep the rest
     python -m benchmarks.run --render           # redraw the tables from results.json
+    python -m benchmarks.run --grading-only slice --judge-learners 1   # slice vs full only
+    python -m benchmarks.run --grading-only class --class-learners 10  # the class run only
 
 For each notebook: the figures it records with ``course_utils.record()`` (in the
 full profile the mean and range over 3 seeds, ``--seeds``), its wall time and the
 kernel's peak memory; ``results.json`` is written after each one, so
 an interrupted run keeps what it measured. Then the time nbgrader takes to
-autograde one learner's whole course, sandboxed and not.
+autograde one learner's whole course, sandboxed and not; with the judge and with
+plain in-kernel tests; with the grading slice and every cell run; and a generated class.
 
 Writes ``benchmarks/results.json`` and ``benchmarks/RESULTS.md`` and refreshes the
 table in the README. Exits 1 if a full-profile run misses any target.
@@ -27,7 +30,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.grading import time_autograde, time_class, time_judge
+from benchmarks.grading import time_autograde, time_class, time_judge, time_slice
 from benchmarks.notebooks import REPO, combine_runs, notebooks, run_notebook
 from benchmarks.report import markdown, missed_targets, update_readme
 
@@ -104,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         help="only time the judge against plain in-kernel tests, and redraw the tables",
     )
     parser.add_argument(
+        "--grading-only",
+        choices=["slice", "class"],
+        help="only time the grading slice (slice vs full, per learner-notebook) or the class "
+        "run (--class-learners), add it to results.json and redraw the tables",
+    )
+    parser.add_argument(
         "--judge-learners",
         type=int,
         default=3,
@@ -112,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     previous = {}
-    if (args.merge or args.render or args.judge_only) and (args.out / "results.json").exists():
+    if (args.merge or args.render or args.judge_only or args.grading_only) and (
+        args.out / "results.json"
+    ).exists():
         previous = json.loads((args.out / "results.json").read_text(encoding="utf-8"))
     if args.render:
         if not previous:
@@ -129,6 +140,18 @@ def main(argv: list[str] | None = None) -> int:
         previous["judge"] = time_judge(
             [p.parent.name for p in notebooks()], REPO / "solutions", args.judge_learners
         )
+        print(write(previous, args.out, readme=True))
+        return 0
+    if args.grading_only:
+        if not previous:
+            parser.error(f"--grading-only: no {args.out / 'results.json'} to add to")
+        names = [p.parent.name for p in notebooks()]
+        if args.grading_only == "slice":
+            print("  autograding every notebook with and without the grading slice ...", flush=True)
+            previous["slice"] = time_slice(names, REPO / "solutions", args.judge_learners)
+        else:
+            print(f"  grading a generated class of {args.class_learners} learners ...", flush=True)
+            previous["class"] = time_class(names, args.class_learners)
         print(write(previous, args.out, readme=True))
         return 0
     if args.merge and previous.get("profile") not in (None, args.profile):
@@ -180,6 +203,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     elif previous.get("judge"):
         report["judge"] = previous["judge"]
+    if not args.skip_grading:
+        print("  autograding every notebook with and without the grading slice ...", flush=True)
+        report["slice"] = time_slice(
+            [p.parent.name for p in notebooks()], REPO / "solutions", args.judge_learners
+        )
+    elif previous.get("slice"):
+        report["slice"] = previous["slice"]
     table = write(report, args.out, readme=True)
     print()
     print(table)

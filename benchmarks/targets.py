@@ -176,4 +176,5 @@ COURSE_SECONDS_TARGET = {"full": 15 * 60, "fast": 6 * 60}  # the whole course, 2
 NOTEBOOK_SECONDS_TARGET = {"full": 3 * 60, "fast": 60}  # each notebook
 SANDBOX_OVERHEAD_TARGET = 0.10  # sandboxed grading may take at most 10% longer
 JUDGE_OVERHEAD_TARGET = 0.15  # test cells in the judge: at most 15% longer per learner-notebook
+SLICE_RATIO_TARGET = 0.5  # the grading slice: at most half the seconds per learner-notebook
 CLASS_SPEEDUP_TARGET = 3.0  # the class command against nbgrader one assignment after another

@@ -237,3 +237,28 @@ def test_every_recorded_figure_has_a_row_and_every_row_was_recorded():
     rows = {(t.notebook, t.name) for t in [*TARGETS, *ablation_targets()]}
     assert sorted(recorded - rows) == [], "recorded figures without a row in benchmarks/targets.py"
     assert sorted(rows - recorded) == [], "rows in benchmarks/targets.py that no notebook records"
+
+
+def _with_slice(made_up: dict, ratio: float, same: bool = True) -> dict:
+    made_up["slice"] = {
+        "notebooks": ["01_data_preprocessing", "04_normalization_callbacks"],
+        "learners": 1,
+        "seconds": {"slice": 100.0 * ratio, "full": 100.0},
+        "per_notebook": {},
+        "ratio": ratio,
+        "cells": {"01_data_preprocessing": [11, 30]},
+        "fallbacks": 0,
+        "same_grades": same,
+        "full_marks": True,
+    }
+    return made_up
+
+
+def test_the_grading_slice_is_judged_by_its_ratio_and_its_grades():
+    met = _with_slice(_report({"mlp_test_accuracy": 0.91}), 0.45)
+    assert report.missed_targets(met) == []
+    assert "| <= 0.5x | 0.45x (45.0 s vs 100.0 s) | yes |" in report.markdown(met)
+    slow = _with_slice(_report({"mlp_test_accuracy": 0.91}), 0.6)
+    assert any(m.startswith("grading slice 0.6x") for m in report.missed_targets(slow))
+    different = _with_slice(_report({"mlp_test_accuracy": 0.91}), 0.4, same=False)
+    assert "(different grades!) | **no** |" in report.markdown(different)

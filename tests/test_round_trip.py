@@ -266,3 +266,32 @@ def test_honest_learners_raise_no_incident(course):
     assert not found, "honest submissions were flagged:\n" + "\n".join(found)
     notebook = course.autograded_notebook("learner_a", SMALLEST)
     assert notebook.metadata["course_grading"]["sandbox"] == "on"
+
+
+# Last in this file: it grades the class again, in full (tests above read the sliced grades).
+@pytest.fixture(scope="module")
+def graded_in_full(course):
+    """Every submission above graded with the slice (as by default) and again in full."""
+    graded = [(s, a) for a in ASSIGNMENTS for s in ("learner_a", "learner_b")]
+    graded += [("learner_c", SMALLEST), ("learner_d", SMALLEST)]
+    graded += [("learner_e", a) for a in MISTAKES]
+    sliced = {key: course.test_scores(*key) for key in graded}
+    slices = {
+        key: course.autograded_notebook(*key).metadata["course_grading"]["slice"] for key in graded
+    }
+    for assignment in ASSIGNMENTS:
+        course.check(
+            course.autograde(assignment, "--force", "--GradingExecute.grading_slice=False")
+        )
+    full = {key: course.test_scores(*key) for key in graded}
+    return sliced, full, slices
+
+
+def test_the_grading_slice_changes_no_grade(graded_in_full):
+    """Reference answers, untouched releases, a wrong answer and the hidden-test mistakes get
+    the same grade per cell with the slice as with every cell run; the slice skipped cells
+    in every notebook and never needed a second, full run."""
+    sliced, full, slices = graded_in_full
+    different = {key: (sliced[key], full[key]) for key in full if sliced[key] != full[key]}
+    assert not different, different
+    assert all(s["cells_skipped"] > 0 and s["fallback"] is None for s in slices.values()), slices

@@ -15,7 +15,9 @@ The folders say where code runs, and so which code learner code can touch:
   starts the judge and relays its requests to the learner's kernel.
 - ``nbgrader_steps/`` plugs into nbgrader (on the grading machine): ``pipeline``
   configures it; ``execute`` (``GradingExecute``) runs a submission on a time budget
-  with every test cell in the judge; ``preprocessors`` holds the smaller steps;
+  with every test cell in the judge (``budget`` and ``incident_log`` are its parts);
+  ``grading_slice`` picks the cells a submission's answers and tests need (the rest is
+  not run at grading time); ``preprocessors`` holds the smaller steps;
   ``sanitize`` makes learner HTML inert for feedback and the Formgrader;
   ``submissions`` finds, checks and fingerprints submissions; ``runner`` runs nbgrader's
   commands; ``validate`` is ``make validate``; ``cells`` reads cell metadata.
@@ -24,7 +26,7 @@ The folders say where code runs, and so which code learner code can touch:
 
 Shared by all: ``contract`` (limits, metadata keys, error names, messages) and ``wire``
 (the data the kernels exchange: JSON, exact types, no pickle). ``cli`` is
-``python -m course_utils.grading {check,class,incidents,sandbox,validate}``;
+``python -m course_utils.grading {check,class,incidents,sandbox,slice,validate}``;
 ``testing`` is the throw-away course the tests and the benchmark grade (never imported
 by the grading code).
 

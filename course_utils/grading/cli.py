@@ -4,6 +4,7 @@
     check ASSIGNMENT     malformed submissions, per learner, and whether the sandbox is ready
     incidents [ASSIGNMENT]   what learner code tried in the sandbox (files, network, programs)
     sandbox              whether grading can run in the sandbox on this machine, and why not
+    slice ASSIGNMENT     the cells grading runs (the grading slice) and why each runs or not
     validate NOTEBOOK... the visible tests of notebooks, per exercise (like the Validate button)
 
 Each exits with status 1 when it finds a problem, 2 on a wrong command line.
@@ -42,6 +43,29 @@ def _sandbox_line() -> tuple[str, bool]:
     return "Grading sandbox: ready (bubblewrap).", True
 
 
+def print_slice(root: str, assignment: str) -> int:
+    """Print the grading slice of each of ``assignment``'s source notebooks."""
+    import nbformat
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from course_utils.grading.nbgrader_steps.grading_slice import describe, slice_of
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=root).load_config()
+    config.CourseDirectory.root = str(Path(root).resolve())
+    coursedir = CourseDirectory(config=config)
+    folder = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+    sources = sorted(folder.glob("*.ipynb"))
+    if not sources:
+        print(f"ERROR: no source notebook in {folder}: is {assignment!r} an assignment?")
+        return 1
+    for path in sources:
+        notebook = nbformat.read(path, as_version=4)
+        print(f"{path}:")
+        print(describe(slice_of(notebook, notebook)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m course_utils.grading",
@@ -56,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     found.add_argument("assignment", nargs="?")
     found.add_argument("--root", default=".", help="the course folder (default: current folder)")
     sub.add_parser("sandbox", help="can grading run in the sandbox here?")
+    sliced = sub.add_parser("slice", help="the cells grading runs for an assignment, and why")
+    sliced.add_argument("assignment")
+    sliced.add_argument("--root", default=".", help="the course folder (default: current folder)")
     whole = sub.add_parser(
         "class", help="grade every collected submission, with feedback and a report"
     )
@@ -93,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ERROR: {exc}")
             return 1
         return 1 if run.failed else 0
+    if args.command == "slice":
+        return print_slice(args.root, args.assignment)
     if args.command == "sandbox":
         line, ok = _sandbox_line()
         print(line)

@@ -14,6 +14,9 @@ On top of it, it:
   (through nbclient's public ``timeout_func``), and cuts a cell's output beyond
   ``max_output_bytes``;
 - if the kernel dies, keeps what ran before and marks the rest as not run;
+- runs only the grading slice (:mod:`course_utils.grading.nbgrader_steps.grading_slice`):
+  the cells the answers and tests need; if an error could come from a skipped cell, the
+  notebook is graded again in full and that result is kept;
 - records the incidents and where the time went in the notebook's metadata
   (``contract.METADATA_KEY``) and the grading log.
 
@@ -23,6 +26,7 @@ benchmark's baseline only, never to grade (any learner code could then fake a re
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +59,11 @@ from course_utils.grading.host.sandbox import (
 )
 from course_utils.grading.nbgrader_steps.budget import OutputBudget, TimeBudget
 from course_utils.grading.nbgrader_steps.cells import grade_id, is_answer_cell, is_test_cell
+from course_utils.grading.nbgrader_steps.grading_slice import (
+    explained_by_skipped,
+    skipped_names,
+    slice_of,
+)
 from course_utils.grading.nbgrader_steps.incident_log import IncidentLog
 from course_utils.grading.nbgrader_steps.preprocessors import GradingEnvironmentError
 
@@ -91,6 +100,11 @@ class GradingExecute(Execute):
     max_notebook_output_bytes = Integer(
         50_000_000, help="Bytes of output (and widget messages) kept for the whole notebook."
     ).tag(config=True)
+    grading_slice = Bool(
+        True,
+        help="Run only the cells the answers and tests need (the grading slice), and grade "
+        "again in full if an error could come from a skipped cell. False runs every cell.",
+    ).tag(config=True)
     store_widget_state = Bool(False, help="Grading keeps no widget state.").tag(config=True)
 
     clock: Callable[[], float] = staticmethod(time.monotonic)
@@ -109,6 +123,8 @@ class GradingExecute(Execute):
         self.timing: dict[str, float] = {}  # seconds by kind of work, for the class report
         self._first_cell_at: float | None = None
         self._started_at: float | None = None
+        self._skip: set[int] = set()  # cells the grading slice does not run
+        self._slice: dict[str, Any] = {}
 
     def sandbox_mode(self) -> str:
         """'on' or 'off': this configuration's, else the environment's."""
@@ -158,8 +174,8 @@ class GradingExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._reset()
+        source = self._source_notebook(resources or {})
         if self.judge:
-            source = self._source_notebook(resources or {})
             if source is None:  # the grader's problem: never a learner's zero
                 info = (resources or {}).get("nbgrader", {})
                 raise GradingEnvironmentError(
@@ -172,6 +188,32 @@ class GradingExecute(Execute):
                     )
                 )
             self._judge_setup = setup_source(source)
+        steps = slice_of(nb, source) if self.grading_slice and source is not None else []
+        skip = {step.index for step in steps if not step.keep}
+        whole = copy.deepcopy(nb) if skip else None
+        nb, resources = self._run(nb, resources, km, skip)
+        fallback = self._explained_by_skipped(nb, skip)
+        if fallback and whole is not None:
+            self.log.warning(
+                "Grading %s again without the slice: %s",
+                (resources or {}).get("nbgrader", {}).get("notebook", "the notebook"),
+                fallback,
+            )
+            setup = self._judge_setup
+            self._reset()
+            self._judge_setup = setup
+            nb, resources = self._run(whole, resources, km, set())
+        self._slice = {
+            "cells_run": len(steps) - len(skip) if steps else None,
+            "cells_skipped": 0 if fallback else len(skip),
+            "fallback": fallback,
+        }
+        self._record(nb, resources)
+        return nb, resources
+
+    def _run(self, nb, resources, km, skip: set[int]):
+        """Run the notebook once, every code cell but those in ``skip``."""
+        self._skip = skip
         self.timeout_func = self.cell_timeout
         self.budget = TimeBudget(self.total_timeout, self.clock)
         self.budget.start()
@@ -183,11 +225,25 @@ class GradingExecute(Execute):
             if self.judging is not None:
                 run_sync(self.judging.stop)()
         self.timing["total"] = time.perf_counter() - began
-        self._record(nb, resources)
         return nb, resources
+
+    def _explained_by_skipped(self, nb, skip: set[int]) -> str | None:
+        """The first error of a cell that ran which a skipped cell could explain, or None."""
+        if not skip:
+            return None
+        names = skipped_names(nb.cells, skip)
+        for index, cell in enumerate(nb.cells):
+            if index not in skip and cell.cell_type == "code":
+                why = explained_by_skipped(cell.get("outputs", []), names)
+                if why:
+                    return f"{grade_id(cell) or f'cell {index}'}: {why}"
+        return None
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():
+            return cell, self.resources
+        if index in self._skip:  # not in the grading slice: nothing the tests need
+            cell.outputs, cell.execution_count = [], None
             return cell, self.resources
         began = time.perf_counter()
         if self._first_cell_at is None:  # the kernel is up: what came before was its start
@@ -328,5 +384,6 @@ class GradingExecute(Execute):
             "judge_requests": self.judging.requests if self.judging is not None else 0,
             "incidents": self.incidents.items,
             "seconds": {kind: round(value, 2) for kind, value in self.timing.items()},
+            "slice": self._slice,
         }
         self.incidents.log_to(self.log, student, notebook)

@@ -103,6 +103,20 @@ def feedback_preprocessors() -> list[type]:
     )
 
 
+def release_preprocessors() -> list[type]:
+    """nbgrader's steps that make the learner release, plus the grading-slice tags removed."""
+    from nbgrader.converters.generate_assignment import GenerateAssignment
+    from nbgrader.preprocessors import ClearSolutions
+
+    from course_utils.grading.nbgrader_steps.preprocessors import ClearGradingTags
+
+    return _substitute(
+        _default(GenerateAssignment, "preprocessors"),
+        {ClearSolutions: [ClearSolutions, ClearGradingTags]},
+        "release pipeline",
+    )
+
+
 def kernel_arguments() -> list[str]:
     """Arguments for every kernel nbgrader starts (grading and *Validate*)."""
     return [
@@ -116,6 +130,7 @@ def configure(c: Any) -> None:
     c.Autograde.sanitize_preprocessors = sanitize_preprocessors()
     c.Autograde.autograde_preprocessors = autograde_preprocessors()
     c.GenerateFeedback.preprocessors = feedback_preprocessors()
+    c.GenerateAssignment.preprocessors = release_preprocessors()
     # Restore edited, deleted or retyped test cells from the instructor's copy.
     c.OverwriteCells.add_missing_cells = True
     # A runaway cell is interrupted after CELL_TIMEOUT seconds and the rest still

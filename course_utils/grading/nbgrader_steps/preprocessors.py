@@ -18,6 +18,10 @@ Feedback:
   notebook that printed them (for example by reading its own history) does not
   carry them into the learner's feedback. nbgrader's ``ClearHiddenTests`` then
   removes them from the test cells themselves.
+
+Release:
+
+- :class:`ClearGradingTags`: the grading slice's tags stay in the instructor's notebook.
 """
 
 from __future__ import annotations
@@ -157,3 +161,18 @@ class RedactHiddenTests(NbGraderPreprocessor):
                     if mime.startswith("text") and isinstance(value, str):
                         output["data"][mime] = _redact(value, secrets)
         return nb, resources
+
+
+class ClearGradingTags(NbGraderPreprocessor):
+    """Release: drop the instructor's grading-slice tags (``grading:keep``, ``grading:skip``)
+    from every cell; they stay in the source notebook, where grading reads them."""
+
+    def preprocess_cell(self, cell: Any, resources: dict, index: int) -> tuple[Any, dict]:
+        tags = cell.get("metadata", {}).get("tags")
+        if tags:
+            kept = [tag for tag in tags if not str(tag).startswith("grading:")]
+            if kept:
+                cell.metadata.tags = kept
+            else:
+                del cell.metadata["tags"]
+        return cell, resources
