@@ -92,7 +92,6 @@ def test_grading_conventions(assignment):
 # Teaching-cell names a hidden test may read from the learner's kernel: inputs handed to the
 # learner's own code, never data or code the verdict is computed from.
 HIDDEN_INPUTS = {
-    "selu_violations_tests": {"X_train", "data"},  # the inputs selu_violations looks at
     "train_mlp_tests": {"X_train", "y_train"},  # the images train_mlp trained on
     "fit_custom_tests": {"X_train", "y_train"},  # the images fit_custom trains on
 }
