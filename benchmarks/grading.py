@@ -55,6 +55,50 @@ def time_autograde(assignments: list[str]) -> dict:
     }
 
 
+def _grade_each_way(
+    courses: dict[str, Course],
+    extra: dict[str, list[str]],
+    assignment: str,
+    index: int,
+    learners: int,
+) -> list[tuple[str, float]]:
+    """Grade ``learners`` reference submissions of ``assignment`` in each course (one per mode),
+    the order of the modes alternating with ``index``; seconds per learner for each mode."""
+    order = list(courses) if index % 2 == 0 else list(reversed(courses))
+    timed = []
+    for mode in order:
+        course = courses[mode]
+        for n in range(learners):
+            course.submit(f"learner{n}", assignment, course.solved(assignment))
+        started = time.monotonic()
+        course.check(course.autograde(assignment, *extra[mode]))
+        per_learner = (time.monotonic() - started) / learners
+        print(f"    {assignment} {mode}: {per_learner:.1f} s per learner", flush=True)
+        timed.append((mode, round(per_learner, 1)))
+    return timed
+
+
+def _record(
+    courses: dict[str, Course],
+    assignments: list[str],
+    learners: int,
+    per_notebook: dict[str, dict[str, float]],
+) -> dict:
+    """What every two-way timing records: seconds per mode and whether marks were full."""
+    return {
+        "notebooks": assignments,
+        "learners": learners,
+        "seconds": {mode: round(sum(per_notebook[mode].values()), 1) for mode in courses},
+        "per_notebook": per_notebook,
+        "full_marks": all(
+            course.total(f"learner{n}", a) == sum(course.points(a).values())
+            for course in courses.values()
+            for a in assignments
+            for n in range(learners)
+        ),
+    }
+
+
 def time_judge(assignments: list[str], sources: Path, learners: int = 3) -> dict:
     """Seconds per learner-notebook with the judge, and with the test cells run in the
     learner's kernel as plain nbgrader does (``--GradingExecute.judge=False``, the baseline).
@@ -70,30 +114,13 @@ def time_judge(assignments: list[str], sources: Path, learners: int = 3) -> dict
         extra = {"judge": [], "in_kernel": ["--GradingExecute.judge=False"]}
         per_notebook: dict[str, dict[str, float]] = {mode: {} for mode in courses}
         for index, assignment in enumerate(assignments):
-            order = list(courses) if index % 2 == 0 else list(reversed(courses))
-            for mode in order:
-                course = courses[mode]
-                for n in range(learners):
-                    course.submit(f"learner{n}", assignment, course.solved(assignment))
-                started = time.monotonic()
-                course.check(course.autograde(assignment, *extra[mode]))
-                per_learner = (time.monotonic() - started) / learners
-                per_notebook[mode][assignment] = round(per_learner, 1)
-                print(f"    {assignment} {mode}: {per_learner:.1f} s per learner", flush=True)
-        full_marks = all(
-            course.total(f"learner{n}", a) == sum(course.points(a).values())
-            for course in courses.values()
-            for a in assignments
-            for n in range(learners)
-        )
-    seconds = {mode: round(sum(per_notebook[mode].values()), 1) for mode in courses}
+            for mode, took in _grade_each_way(courses, extra, assignment, index, learners):
+                per_notebook[mode][assignment] = took
+        record = _record(courses, assignments, learners, per_notebook)
+    seconds = record["seconds"]
     return {
-        "notebooks": assignments,
-        "learners": learners,
-        "seconds": seconds,
-        "per_notebook": per_notebook,
+        **record,
         "overhead": round(seconds["judge"] / seconds["in_kernel"] - 1, 4) if assignments else 0.0,
-        "full_marks": full_marks,
     }
 
 
@@ -116,16 +143,8 @@ def time_slice(assignments: list[str], sources: Path, learners: int = 1) -> dict
         cells: dict[str, list[int]] = {}
         fallbacks = 0
         for index, assignment in enumerate(assignments):
-            order = list(courses) if index % 2 == 0 else list(reversed(courses))
-            for mode in order:
-                course = courses[mode]
-                for n in range(learners):
-                    course.submit(f"learner{n}", assignment, course.solved(assignment))
-                started = time.monotonic()
-                course.check(course.autograde(assignment, *extra[mode]))
-                per_learner = (time.monotonic() - started) / learners
-                per_notebook[mode][assignment] = round(per_learner, 1)
-                print(f"    {assignment} {mode}: {per_learner:.1f} s per learner", flush=True)
+            for mode, took in _grade_each_way(courses, extra, assignment, index, learners):
+                per_notebook[mode][assignment] = took
             for n in range(learners):
                 meta = courses["slice"].autograded_notebook(f"learner{n}", assignment).metadata
                 record = meta[METADATA_KEY]["slice"]
@@ -140,22 +159,14 @@ def time_slice(assignments: list[str], sources: Path, learners: int = 1) -> dict
             for a in assignments
             for n in range(learners)
         )
-        full_marks = all(
-            courses["slice"].total(f"learner{n}", a) == sum(courses["slice"].points(a).values())
-            for a in assignments
-            for n in range(learners)
-        )
-    seconds = {mode: round(sum(per_notebook[mode].values()), 1) for mode in courses}
+        record = _record(courses, assignments, learners, per_notebook)
+    seconds = record["seconds"]
     return {
-        "notebooks": assignments,
-        "learners": learners,
-        "seconds": seconds,
-        "per_notebook": per_notebook,
+        **record,
         "ratio": round(seconds["slice"] / seconds["full"], 3) if assignments else 1.0,
         "cells": cells,
         "fallbacks": fallbacks,
         "same_grades": same,
-        "full_marks": full_marks,
     }
 
 
