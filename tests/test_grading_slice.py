@@ -163,9 +163,14 @@ def test_tags_force_a_cell_in_or_out():
     steps = plan(cells)
     assert steps[2].keep and KEEP_TAG in steps[2].why
     assert not steps[1].keep and SKIP_TAG in steps[1].why
-    # tags may also come from the instructor's copy of the cell
+    # in a submission, tags come from the instructor's copy of the cell, never the learner's
     plain = notebook_cells()
-    assert plan(plain, tags={plain[2].source: [KEEP_TAG]})[2].keep
+    teaching = [c.source for i, c in enumerate(plain) if i in (0, 1, 2, 3, 5)]
+    assert plan(plain, teaching=teaching, tags={plain[2].source: [KEEP_TAG]})[2].keep
+    plain[1].metadata["tags"] = [SKIP_TAG]  # added by the learner: ignored, data is still read
+    plain[3].metadata["tags"] = [KEEP_TAG]
+    steps = plan(plain, teaching=teaching)
+    assert steps[1].keep and not steps[3].keep
 
 
 def test_every_course_notebook_skips_cells_and_keeps_every_graded_one():

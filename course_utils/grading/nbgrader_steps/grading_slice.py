@@ -279,9 +279,10 @@ def plan(
 
     ``teaching`` are the sources of the instructor's teaching cells: only those may be
     skipped (any other cell is the learner's, and runs). ``tags`` maps a teaching cell's
-    source to its tags in the instructor's notebook (``grading:keep``, ``grading:skip``);
-    the cell's own tags count too. ``teaching=None`` treats every non-nbgrader cell as the
-    instructor's (for the instructor's own notebooks).
+    source to its tags in the instructor's notebook (``grading:keep``, ``grading:skip``).
+    ``teaching=None`` treats every non-nbgrader cell as the instructor's, with its own tags
+    (for the instructor's own notebooks); otherwise the submitted cells' own tags are ignored:
+    a learner who tags an instructor's cell does not decide what runs.
     """
     code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
     known = None if teaching is None else {s.strip() for s in teaching}
@@ -292,7 +293,7 @@ def plan(
         source = cell.get("source", "")
         first = _first_line(source)
         names = analysed[index] = cell_names(source, test=is_test_cell(cell))
-        cell_tags = _tags(cell) + tags.get(source.strip(), [])
+        cell_tags = tags.get(source.strip(), []) if known is not None else _tags(cell)
         if position == 0:
             steps[index] = Step(index, True, "setup cell", first)
         elif is_test_cell(cell):
@@ -382,7 +383,7 @@ def skipped_names(cells: Sequence[Any], skipped: Iterable[int]) -> set[str]:
         source = cells[index].get("source", "")
         found = cell_names(source)
         names |= found.binds | found.maybe_binds | found.changes
-        names |= set(re.findall(r"[A-Za-z_]\w*", source)) & _assigned_keys(source)
+        names |= {key for key in _assigned_keys(source) if key.isidentifier()}
     return names
 
 
