@@ -210,6 +210,45 @@ def test_keys_a_skipped_cell_sets_count_as_its_names():
     assert explained_by_skipped([error("KeyError", "'adam'")], names)
 
 
+# ---- Validate: the slice on the learner's side ----------------------------------------
+
+
+def validated(cells, tmp_path, **config):
+    """Run ``cells`` as the Validate button does; the notebook with its outputs."""
+    from course_utils.grading.nbgrader_steps.validate import ValidateExecute
+
+    nb = nbformat.v4.new_notebook(cells=cells)
+    step = ValidateExecute(timeout=60, kernel_name="python3", **config)
+    return step.preprocess(nb, {"metadata": {"path": str(tmp_path)}})[0]
+
+
+def ran(nb):
+    return [i for i, cell in enumerate(nb.cells) if cell.execution_count is not None]
+
+
+def test_validate_runs_only_the_slice(tmp_path):
+    cells = notebook_cells()
+    cells[0].source = "import numpy as np\nmake = plot = print"
+    cells[6].source += "\nprint('mean ok')"
+    nb = validated(cells, tmp_path)
+    assert ran(nb) == [0, 1, 4, 5, 6]
+    assert nb.cells[2].outputs == [] and nb.cells[6].outputs[0]["text"] == "mean ok\n"
+    assert ran(validated(cells, tmp_path, grading_slice=False)) == list(range(7))
+
+
+def test_validate_runs_every_cell_again_when_a_skipped_cell_could_explain_an_error(tmp_path):
+    cells = notebook_cells()
+    cells[1].metadata["tags"] = [SKIP_TAG]  # a needed cell wrongly skipped: NameError 'data'
+    nb = validated(cells, tmp_path)
+    assert 1 in ran(nb) and not [o for o in nb.cells[6].outputs if o["output_type"] == "error"]
+    # a learner's own mistake is not sent back: its error stays, and skipped cells stay skipped
+    cells = notebook_cells()
+    cells[4].source = "def mean(x):\n    return undefined_name"
+    nb = validated(cells, tmp_path)
+    assert 2 not in ran(nb)
+    assert nb.cells[6].outputs[0]["ename"] == "NameError"
+
+
 # ---- the release and the command --------------------------------------------------
 
 

@@ -627,3 +627,33 @@ def test_the_folders_are_the_trust_boundary():
                 if not ok:
                     crossings.append(f"{path.relative_to(base)} imports {module}")
     assert not crossings, crossings
+
+
+# ---- the class report: what the autograded notebooks say ---------------------------
+
+
+def test_the_class_report_shows_the_slices_size_and_every_full_rerun(tmp_path):
+    from course_utils.grading.class_scale.report import ClassData, read_autograded, write_report
+    from course_utils.grading.contract import METADATA_KEY
+
+    def autograded(learner, assignment, slice_record):
+        nb = new_notebook(cells=[new_code_cell("x = 1")])
+        nb.metadata[METADATA_KEY] = {"slice": slice_record}
+        path = tmp_path / "autograded" / learner / assignment / f"{assignment}.ipynb"
+        path.parent.mkdir(parents=True)
+        nbformat.write(nb, path)
+
+    autograded("ann", "01_a", {"cells_run": 3, "cells_skipped": 7, "fallback": None})
+    autograded("bob", "01_a", {"cells_run": 5, "cells_skipped": 5, "fallback": None})
+    why = "mean_tests: NameError: name 'data' is not defined"
+    autograded("cy", "01_a", {"cells_run": None, "cells_skipped": 0, "fallback": why})
+    autograded("dee", "02_b", {})  # graded with the slice off: nothing to show
+    autograded("eve", "03_not_asked", {"cells_run": 1, "cells_skipped": 1, "fallback": "x"})
+    data = ClassData(seconds={"01_a": [10.0, 12.0, 20.0], "02_b": [5.0]})
+    read_autograded(tmp_path, ["01_a", "02_b"], data)
+    assert data.full_runs == [("01_a", "cy", why)]
+    assert data.cells_run == {"01_a": [0.3, 0.5]}
+    page = write_report(tmp_path, data, tmp_path / "report").read_text()
+    assert "<td>01_a</td><td>12.0 s</td><td>3</td><td>40%</td><td>1</td>" in page
+    assert "<td>02_b</td><td>5.0 s</td><td>1</td><td>-</td><td>0</td>" in page
+    assert "<td>cy</td><td>mean_tests: NameError: name &#x27;data&#x27; is not defined</td>" in page

@@ -4,7 +4,8 @@
 
 - the score distribution of each assignment;
 - the pass rate of every exercise (which ones the class finds hard);
-- the median grading time of each notebook;
+- the median grading time of each notebook, how many of its cells the grading slice ran, and
+  the notebooks graded again in full because a skipped cell could explain an error;
 - the submissions that were not graded, and why;
 - the learners flagged while grading: attempts outside the sandbox, time budget spent, kernel died,
   memory limit, cells stopped at their timeout.
@@ -24,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from course_utils.grading.contract import LIMIT_ERRORS
+from course_utils.grading.contract import LIMIT_ERRORS, METADATA_KEY
 from course_utils.grading.nbgrader_steps.submissions import incidents, read_notebook_json
 
 
@@ -48,6 +49,10 @@ class ClassData:
     flagged: list[tuple[str, str, str, str]] = field(
         default_factory=list
     )  # learner, nb, kind, what
+    cells_run: dict[str, list[float]] = field(default_factory=dict)  # assignment -> share run
+    full_runs: list[tuple[str, str, str]] = field(
+        default_factory=list
+    )  # assignment, learner, why the slice fell back
 
 
 def gather(root: Path, db_url: str, assignments: list[str], results: dict[str, dict]) -> ClassData:
@@ -96,20 +101,31 @@ def gather(root: Path, db_url: str, assignments: list[str], results: dict[str, d
             data.flagged.append(
                 (incident.student, incident.notebook, incident.kind, incident.detail)
             )
+    read_autograded(root, assignments, data)
+    data.flagged = sorted(set(data.flagged))
+    return data
+
+
+def read_autograded(root: Path, assignments: list[str], data: ClassData) -> None:
+    """Add to ``data`` what the autograded notebooks say: cells stopped at a limit, and the
+    grading slice's size and fallbacks (``course_grading.slice`` in their metadata)."""
     for path in sorted((root / "autograded").glob("*/*/*.ipynb")):
         if path.parent.name not in assignments:
             continue
         notebook, error = read_notebook_json(path)
+        learner, assignment = path.parents[1].name, path.parent.name
+        record = (notebook or {}).get("metadata", {}).get(METADATA_KEY, {}).get("slice") or {}
+        if record.get("fallback"):
+            data.full_runs.append((assignment, learner, str(record["fallback"])))
+        elif record.get("cells_run") is not None:
+            total = record["cells_run"] + record.get("cells_skipped", 0)
+            data.cells_run.setdefault(assignment, []).append(record["cells_run"] / max(total, 1))
         for cell in (notebook or {}).get("cells", []):
             for output in cell.get("outputs", []):
                 limit = LIMIT_ERRORS.get(output.get("ename", ""))
                 if limit:
                     where = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "a cell")
-                    data.flagged.append(
-                        (path.parents[1].name, path.stem, "limit", f"{limit} ({where})")
-                    )
-    data.flagged = sorted(set(data.flagged))
-    return data
+                    data.flagged.append((learner, path.stem, "limit", f"{limit} ({where})"))
 
 
 def _plots(data: ClassData, folder: Path) -> list[tuple[str, str]]:
@@ -191,7 +207,16 @@ def write_report(root: Path, data: ClassData, folder: Path | None = None) -> Pat
         )
         for name, s in data.exercises.items()
     )
-    timing = [(a, f"{statistics.median(s):.1f} s", len(s)) for a, s in sorted(data.seconds.items())]
+    timing = [
+        (
+            a,
+            f"{statistics.median(s):.1f} s",
+            len(s),
+            f"{100 * statistics.median(data.cells_run[a]):.0f}%" if data.cells_run.get(a) else "-",
+            sum(run[0] == a for run in data.full_runs),
+        )
+        for a, s in sorted(data.seconds.items())
+    ]
     figures = "".join(
         f'<figure><img src="{name}" alt="{html.escape(caption)}"><figcaption>'
         f"{html.escape(caption)}</figcaption></figure>"
@@ -217,7 +242,11 @@ th {{ background: #f3f3f3; }} figure {{ margin: 1em 0; }} img {{ max-width: 100%
 <h2>Exercises</h2>
 {_table(["exercise", "learners with full points", "graded", "awaiting grading by hand"], rates, "No grades yet.")}
 <h2>Grading time</h2>
-{_table(["assignment", "median per notebook", "notebooks"], timing, "No timings.")}
+{_table(["assignment", "median per notebook", "notebooks", "code cells run (median, the grading slice)", "graded again in full"], timing, "No timings.")}
+<h2>Graded again in full</h2>
+<p>The grading slice runs only the cells the answers and tests need. When an error could come from
+a cell it skipped, the notebook is graded again with every cell run, and that grade is kept.</p>
+{_table(["assignment", "learner", "the error that sent it back"], sorted(data.full_runs), "None: every notebook was graded from its slice.")}
 </body></html>
 """
     path = folder / "index.html"

@@ -59,11 +59,7 @@ from course_utils.grading.host.sandbox import (
 )
 from course_utils.grading.nbgrader_steps.budget import OutputBudget, TimeBudget
 from course_utils.grading.nbgrader_steps.cells import grade_id, is_answer_cell, is_test_cell
-from course_utils.grading.nbgrader_steps.grading_slice import (
-    explained_by_skipped,
-    skipped_names,
-    slice_of,
-)
+from course_utils.grading.nbgrader_steps.grading_slice import first_explained_error, slice_of
 from course_utils.grading.nbgrader_steps.incident_log import IncidentLog
 from course_utils.grading.nbgrader_steps.preprocessors import GradingEnvironmentError
 
@@ -192,7 +188,7 @@ class GradingExecute(Execute):
         skip = {step.index for step in steps if not step.keep}
         whole = copy.deepcopy(nb) if skip else None
         nb, resources = self._run(nb, resources, km, skip)
-        fallback = self._explained_by_skipped(nb, skip)
+        fallback = first_explained_error(nb.cells, skip)
         if fallback and whole is not None:
             self.log.warning(
                 "Grading %s again without the slice: %s",
@@ -226,18 +222,6 @@ class GradingExecute(Execute):
                 run_sync(self.judging.stop)()
         self.timing["total"] = time.perf_counter() - began
         return nb, resources
-
-    def _explained_by_skipped(self, nb, skip: set[int]) -> str | None:
-        """The first error of a cell that ran which a skipped cell could explain, or None."""
-        if not skip:
-            return None
-        names = skipped_names(nb.cells, skip)
-        for index, cell in enumerate(nb.cells):
-            if index not in skip and cell.cell_type == "code":
-                why = explained_by_skipped(cell.get("outputs", []), names)
-                if why:
-                    return f"{grade_id(cell) or f'cell {index}'}: {why}"
-        return None
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():

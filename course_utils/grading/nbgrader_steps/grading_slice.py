@@ -416,6 +416,20 @@ def explained_by_skipped(outputs: Iterable[Any], names: set[str]) -> str | None:
     return None
 
 
+def first_explained_error(cells: Sequence[Any], skipped: set[int]) -> str | None:
+    """The first error of a cell that ran which a skipped cell could explain, as
+    ``"<grade_id or cell N>: NameError: ..."``, or None: then the slice's result stands."""
+    if not skipped:
+        return None
+    names = skipped_names(cells, skipped)
+    for index, cell in enumerate(cells):
+        if index not in skipped and cell.get("cell_type") == "code":
+            why = explained_by_skipped(cell.get("outputs", []), names)
+            if why:
+                return f"{grade_id(cell) or f'cell {index}'}: {why}"
+    return None
+
+
 def describe(steps: Sequence[Step]) -> str:
     """The slice as a table an instructor can read: every code cell, run or skipped, and why."""
     lines = []

@@ -2,8 +2,10 @@
 
 It runs the notebook like nbgrader's *Validate* button (``nbgrader_config.py`` from
 the current folder: fast profile, same timeouts), not in the sandbox: it is the
-learner's own code on the learner's own machine. Output is plain text, coloured
-only on a terminal::
+learner's own code on the learner's own machine. It runs only the grading slice
+(:class:`ValidateExecute`), so a learner waits for the cells the tests need, not for
+every demo. (The toolbar button runs every cell: nbgrader 0.9's ``Validator`` does not
+let its steps be configured.) Output is plain text, coloured only on a terminal::
 
     notebooks/01_data_preprocessing/01_data_preprocessing.ipynb
       FAILED   one_hot_by_hand_tests (2 points): one_hot_by_hand([2, 0, 1], 3): expected dtype float32, got float64
@@ -18,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import html
 import os
 import re
@@ -26,7 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nbgrader.preprocessors import Execute
+from traitlets import Bool
+
 from course_utils.grading.nbgrader_steps.cells import grade_id, is_test_cell, points
+from course_utils.grading.nbgrader_steps.grading_slice import first_explained_error, slice_of
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TAGS = re.compile(r"</?span[^>]*>")
@@ -68,12 +75,47 @@ def _message(cell: Any) -> tuple[str, str]:
     return "passed", ""
 
 
+class ValidateExecute(Execute):
+    """nbgrader's ``Execute`` for ``make validate``: only the grading slice runs, and the whole notebook runs again if an error could come from a
+    cell the slice skipped, as in grading.
+
+    Validation has the learner's notebook only, not the instructor's copy, so it cannot tell
+    the learner's cells from the course's: every ordinary cell is treated as the course's and
+    runs if a kept cell reads what it makes (a learner's helper that an answer calls runs; a
+    learner's plot that nothing reads does not).
+    """
+
+    grading_slice = Bool(
+        True,
+        help="Run only the cells the answers and tests need, with the same fallback as "
+        "grading. False runs every cell.",
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        steps = slice_of(nb, None) if self.grading_slice else []
+        self._skip = {step.index for step in steps if not step.keep}
+        whole = copy.deepcopy(nb) if self._skip else None
+        nb, resources = super().preprocess(nb, resources, km=km)
+        why = first_explained_error(nb.cells, self._skip)
+        if why and whole is not None:
+            self.log.info("Validating again with every cell (%s)", why)
+            self._skip = set()
+            nb, resources = super().preprocess(whole, resources, km=km)
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        if index in getattr(self, "_skip", ()):  # not in the slice: nothing the tests need
+            cell.outputs, cell.execution_count = [], None
+            return cell, self.resources
+        return super().preprocess_cell(cell, resources, index)
+
+
 def validate_notebook(path: Path | str, app: Any = None) -> list[Result]:
     """Execute a notebook with nbgrader's validation settings; one :class:`Result` per exercise."""
     import nbformat
     from nbgrader import utils
     from nbgrader.apps.validateapp import ValidateApp
-    from nbgrader.preprocessors import ClearOutput, Execute
+    from nbgrader.preprocessors import ClearOutput
 
     if app is None:
         app = ValidateApp()
@@ -89,7 +131,7 @@ def validate_notebook(path: Path | str, app: Any = None) -> list[Result]:
                 changed.add(meta.get("grade_id"))
     resources = {"metadata": {"path": str(path.parent.resolve())}}
     with utils.setenv(NBGRADER_VALIDATING="1", NBGRADER_EXECUTION="validate"):
-        for step in (ClearOutput, Execute):
+        for step in (ClearOutput, ValidateExecute):
             nb, resources = step(parent=app).preprocess(nb, resources)
     results = []
     for cell in nb.cells:
