@@ -5,6 +5,8 @@ One module per job:
 - ``config``: the profile (``COURSE_PROFILE``), seeds, the notebooks' first cell.
 - ``data``: Fashion-MNIST and California housing, online or offline.
 - ``plotting``: images, learning curves, per-layer plots, confusion matrix.
+- ``diagrams``: concept figures (a neuron, an MLP, backpropagation's graph, dropout,
+  BatchNorm), their numbers computed.
 - ``checks``: what exercise test cells call, with messages that say what is wrong.
 - ``results``: ``record()`` a figure for the benchmark table.
 - ``experiments``: experiments the notebooks compare (the ablation of 06-08) and their

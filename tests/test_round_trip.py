@@ -60,7 +60,8 @@ MISTAKES = {
                 "def on_train_begin(self, logs=None):\n        self.learning_rates = []",
                 "def on_train_begin(self, logs=None):\n        pass",
             ),
-            "after reusing the recorder for a 2-epoch fit: expected 2, got 6",
+            "after reusing the recorder for a 2-epoch fit (a fresh list in on_train_begin): "
+            "expected 2, got 6",
         ),
     },
     "09_gradient_tape": {
