@@ -19,6 +19,25 @@ from course_utils.results import RESULTS_ENV, read_results
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Figures the benchmark records after a notebook has run, from the notebook's own variables,
+# in a cell it adds at the end of its copy: the learner's notebook carries no benchmark plumbing.
+RECORD_AFTER = {
+    "04_normalization_callbacks": """\
+for figure, inputs in [
+    ("unscaled_test_accuracy", "unscaled (0-255)"),
+    ("scaled_test_accuracy", "scaled [0, 1]"),
+    ("minus_one_one_test_accuracy", "scaled [-1, 1]"),
+    ("standardized_test_accuracy", "standardized per pixel"),
+    ("global_standardized_test_accuracy", "standardized globally"),
+]:
+    course_utils.record(figure, float(comparison.loc[inputs, "test accuracy"]))
+""",
+    # the controlled experiment's rows each notebook shows (recorded by benchmarks/ablation.py)
+    "06_deep_networks": 'experiments.record_figures(ablation, notebook="06")',
+    "07_batch_normalization": 'experiments.record_figures(ablation, notebook="07")',
+    "08_selu_regularization": 'experiments.record_figures(ablation, notebook="08")',
+}
+
 
 def notebooks(only: list[str] | None = None) -> list[Path]:
     """The solution notebooks, or those whose folder or number is in ``only``."""
@@ -50,7 +69,8 @@ def _peak_memory_mb(km) -> float | None:
 
 
 def run_notebook(path: Path, profile: str, timeout: int, seed_offset: int = 0) -> dict:
-    """Execute one notebook in a fresh kernel, in a scratch copy of its folder.
+    """Execute one notebook in a fresh kernel, in a scratch copy of its folder, with the
+    notebook's :data:`RECORD_AFTER` cell added at its end.
 
     ``seed_offset`` shifts every ``course_utils.set_seed`` call of the notebook
     (0: the seeds the learner sees).
@@ -60,6 +80,8 @@ def run_notebook(path: Path, profile: str, timeout: int, seed_offset: int = 0) -
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    if path.parent.name in RECORD_AFTER:
+        nb.cells.append(nbformat.v4.new_code_cell(RECORD_AFTER[path.parent.name]))
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         work = Path(scratch) / path.parent.name
         shutil.copytree(path.parent, work, ignore=shutil.ignore_patterns("outputs"))

@@ -262,3 +262,23 @@ def test_the_grading_slice_is_judged_by_its_ratio_and_its_grades():
     assert any(m.startswith("grading slice 0.6x") for m in report.missed_targets(slow))
     different = _with_slice(_report({"mlp_test_accuracy": 0.91}), 0.4, same=False)
     assert "(different grades!) | **no** |" in report.markdown(different)
+
+
+def test_the_benchmarks_own_cells_read_only_what_their_notebook_makes():
+    """A cell the benchmark adds to a notebook's copy records figures from names the notebook
+    binds; a renamed variable fails here, not in a two-hour benchmark run."""
+    import builtins
+
+    from course_utils.grading.nbgrader_steps.grading_slice import cell_names
+
+    for name, source in notebooks.RECORD_AFTER.items():
+        path = notebooks.REPO / "solutions" / name / f"{name}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        bound: set[str] = set()
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                found = cell_names(cell.source)
+                bound |= found.binds | found.maybe_binds
+        missing = cell_names(source).reads - bound - set(dir(builtins))
+        assert not missing, f"{name}: the benchmark's cell reads {sorted(missing)}"
+        assert "record" in source, f"{name}: the benchmark's cell records nothing"

@@ -383,8 +383,8 @@ def test_validate_agrees_with_autograding(graded, tmp_path):
     assert "4 of 4 exercises pass their visible tests (9 of 9 points)" in ok.stdout
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert (
-        "FAILED   iterations_tests (1 point): AssertionError: iterations_per_epoch(50_000, 256): "
-        "expected 196, got 195" in bad.stdout
+        "FAILED   iterations_tests (1 point): AssertionError: iterations_per_epoch(50_000, 256) "
+        "(195 full batches and a smaller one: round up): expected 196, got 195" in bad.stdout
     )
     assert "<span" not in bad.stdout and "\x1b[" not in bad.stdout  # plain text, not HTML
     assert todo.returncode == 1

@@ -177,3 +177,46 @@ def test_every_written_question_has_a_rubric_that_adds_up(assignment):
         ]
         assert len(parts) >= 2, f"{gid}: the rubric should split the point into parts: {parts}"
         assert abs(sum(parts) - points(cell)) < 1e-9, f"{gid}: rubric parts {parts} do not add up"
+
+
+PLUMBING = re.compile(
+    r"course's benchmark|record_figures|an earlier version of this notebook", re.I
+)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_learner_notebooks_carry_no_benchmark_plumbing_or_history(assignment):
+    """The benchmark records what it needs in cells of its own (benchmarks/notebooks.py):
+    a learner reads about the topic, not about the course's tooling or its past versions."""
+    nb = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+    found = [
+        f"cell {i}: {match.group(0)!r}"
+        for i, cell in enumerate(nb.cells)
+        for match in PLUMBING.finditer(cell.source)
+    ]
+    assert not found, found
+
+
+READING_WORDS_PER_MINUTE, CODE_LINES_PER_MINUTE = 120, 12  # a newcomer reading and running
+
+
+def reading_minutes(nb) -> int:
+    """Minutes to read a notebook's text and run its code, to the nearest 5."""
+    words = sum(len(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    lines = sum(len(c.source.splitlines()) for c in nb.cells if c.cell_type == "code")
+    return 5 * round((words / READING_WORDS_PER_MINUTE + lines / CODE_LINES_PER_MINUTE) / 5)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_estimated_time_follows_from_the_notebooks_length(assignment):
+    """The time a notebook announces is its length read at a newcomer's pace (within 10
+    minutes): a section added without updating the estimate fails here."""
+    nb = nbformat.read(NOTEBOOKS / assignment / f"{assignment}.ipynb", as_version=4)
+    stated = re.search(r"\*\*Estimated time:\*\* (\d+) minutes to read and run", nb.cells[0].source)
+    assert stated, f"{assignment}: the first cell gives no '**Estimated time:** N minutes to read'"
+    expected = reading_minutes(nb)
+    assert abs(int(stated.group(1)) - expected) <= 10, (
+        f"{assignment}: states {stated.group(1)} minutes to read and run; its length gives "
+        f"{expected} ({READING_WORDS_PER_MINUTE} words and {CODE_LINES_PER_MINUTE} code lines "
+        "a minute)"
+    )
