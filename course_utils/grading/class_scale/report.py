@@ -108,7 +108,7 @@ def gather(root: Path, db_url: str, assignments: list[str], results: dict[str, d
 
 def read_autograded(root: Path, assignments: list[str], data: ClassData) -> None:
     """Add to ``data`` what the autograded notebooks say: cells stopped at a limit, and the
-    grading slice's size and fallbacks (``course_grading.slice`` in their metadata)."""
+    grading slice's size and fallbacks (the ``slice`` entry under ``contract.METADATA_KEY`` in their metadata)."""
     for path in sorted((root / "autograded").glob("*/*/*.ipynb")):
         if path.parent.name not in assignments:
             continue

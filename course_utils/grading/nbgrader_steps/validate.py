@@ -8,7 +8,7 @@ every demo. (The toolbar button runs every cell: nbgrader 0.9's ``Validator`` do
 let its steps be configured.) Output is plain text, coloured only on a terminal::
 
     notebooks/01_data_preprocessing/01_data_preprocessing.ipynb
-      FAILED   one_hot_by_hand_tests (2 points): one_hot_by_hand([2, 0, 1], 3): expected dtype float32, got float64
+      FAILED   one_hot_by_hand_tests (2 points): one_hot_by_hand([42, 3, 17, 3], [17, 5, 42]): expected dtype float32, got float64
       TO DO    standardize_tests (3 points): not attempted yet
       passed   iterations_tests (1 point)
       1 of 3 exercises pass their visible tests (1 of 6 points)
