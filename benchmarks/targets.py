@@ -53,6 +53,17 @@ TARGETS = [
     ),
     Target("mlp_test_accuracy", "03", "300-100 MLP, test accuracy", 0.8188, 0.90),
     Target("binary_test_accuracy", "03", "binary classifier, test accuracy", None, None),
+    Target(
+        "coat_all_negative_accuracy", "03", "is it a coat? always 'no', test accuracy", None, None
+    ),
+    Target("coat_test_accuracy", "03", "is it a coat? MLP, test accuracy", None, None),
+    Target("coat_precision", "03", "is it a coat? precision at 0.5", None, None),
+    Target("coat_recall", "03", "is it a coat? recall at 0.5", None, None),
+    Target("coat_average_precision", "03", "is it a coat? average precision", None, None),
+    Target("coat_roc_auc", "03", "is it a coat? ROC AUC", None, None),
+    Target("coat_weighted_precision", "03", "is it a coat? class_weight, precision", None, None),
+    Target("coat_weighted_recall", "03", "is it a coat? class_weight, recall", None, None),
+    Target("coat_weighted_roc_auc", "03", "is it a coat? class_weight, ROC AUC", None, None),
     Target("unscaled_test_accuracy", "04", "MLP on raw pixels", None, None),
     Target("scaled_test_accuracy", "04", "MLP on [0, 1] pixels", None, None),
     Target("standardized_test_accuracy", "04", "MLP on per-pixel standardized pixels", None, None),
@@ -70,6 +81,48 @@ TARGETS = [
     Target("deep_relu_sgd_test_accuracy", "06", "20 x Dense(100, ReLU), SGD", 0.6189, None),
     Target("deep_he_test_accuracy", "06", "the same with He initialization", None, None),
     Target("bn_test_accuracy", "07", "20-layer net with BatchNorm", 0.7937, 0.88),
+    Target(
+        "high_lr_no_bn_diverged", "07", "10 ReLU layers, SGD 0.5, no BN: share diverged", None, 1.0
+    ),
+    Target(
+        "high_lr_no_bn_val_accuracy", "07", "10 ReLU layers, SGD 0.5, no BN: validation", None, None
+    ),
+    Target(
+        "high_lr_bn_diverged",
+        "07",
+        "10 ReLU layers, SGD 0.5, BN: share diverged",
+        None,
+        0.0,
+        False,
+    ),
+    Target("high_lr_bn_val_accuracy", "07", "10 ReLU layers, SGD 0.5, BN: validation", None, None),
+    Target(
+        "high_lr_bn_train_loss",
+        "07",
+        "10 ReLU layers, SGD 0.5, BN: training loss",
+        None,
+        None,
+        False,
+    ),
+    Target(
+        "low_lr_no_bn_diverged",
+        "07",
+        "10 ReLU layers, SGD 0.1, no BN: share diverged",
+        None,
+        None,
+        False,
+    ),
+    Target(
+        "low_lr_no_bn_val_accuracy", "07", "10 ReLU layers, SGD 0.1, no BN: validation", None, None
+    ),
+    Target(
+        "low_lr_no_bn_train_loss",
+        "07",
+        "10 ReLU layers, SGD 0.1, no BN: training loss",
+        None,
+        None,
+        False,
+    ),
     Target("selu_test_accuracy", "08", "20-layer SELU net", 0.8608, 0.89),
     Target("selu_alpha_dropout_test_accuracy", "08", "SELU + AlphaDropout", None, 0.87),
     Target(

@@ -1,4 +1,5 @@
-"""Experiments the notebooks compare: the controlled ablation of notebooks 06-08.
+"""Experiments the notebooks compare: the controlled ablation of notebooks 06-08, and
+notebook 02's small networks trained side by side (``train_xor_copies``).
 
 One 20-layer network, five ways to make it trainable, each trained with the same
 recipe (data, optimizer, schedule, batch size, epochs, seeds), so that any
@@ -673,3 +674,64 @@ def record_figures(
         for name, value in figures.items():
             record(name, value)
     return figures
+
+
+# --------------------------------------------------------------------------- #
+# Notebook 02: many small networks trained side by side
+# --------------------------------------------------------------------------- #
+
+
+def train_xor_copies(
+    X: Any, y: Any, hidden_units: int, n_copies: int = 20, n_steps: int = 300, seed: int = 42
+) -> np.ndarray:
+    """Train ``n_copies`` one-hidden-layer tanh networks on the same data, side by side.
+
+    Each copy has its own weights, drawn from the range a ``Dense`` layer uses (Glorot
+    uniform), and its own sigmoid output; the loss averages the copies' binary
+    cross-entropies, so no copy's gradient depends on another copy's weights. The copies
+    live in one model of two ``keras.layers.EinsumDense`` layers ("bi,cih->bch": for each
+    sample b, copy c and hidden unit h, sum input i times that copy's own weight), which
+    trains all of them in the time of one. Adam at 0.05, batches of 32 from a shuffled,
+    repeated dataset, ``n_steps`` steps. Returns each copy's accuracy on ``X``.
+
+    Example:
+        >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype="float32")
+        >>> y = np.array([[0], [1], [1], [0]], dtype="float32")
+        >>> train_xor_copies(X, y, hidden_units=8, n_copies=3).shape   # doctest: +SKIP
+        (3,)
+    """
+    import keras
+    import tensorflow as tf
+
+    def glorot(fan_in: int, fan_out: int) -> Any:
+        limit = np.sqrt(6 / (fan_in + fan_out))
+        return keras.initializers.RandomUniform(-limit, limit)
+
+    X = np.asarray(X, dtype="float32")
+    y = np.asarray(y, dtype="float32").reshape(len(X), 1)
+    set_seed(seed)
+    copies = keras.Sequential(
+        [
+            keras.Input(shape=(X.shape[1],)),
+            keras.layers.EinsumDense(
+                "bi,cih->bch",
+                output_shape=(n_copies, hidden_units),
+                bias_axes="ch",
+                activation="tanh",
+                kernel_initializer=glorot(X.shape[1], hidden_units),
+            ),
+            keras.layers.EinsumDense(
+                "bch,ch->bc",
+                output_shape=(n_copies,),
+                bias_axes="c",
+                activation="sigmoid",
+                kernel_initializer=glorot(hidden_units, 1),
+            ),
+        ]
+    )
+    copies.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(learning_rate=0.05))
+    targets = np.repeat(y, n_copies, axis=1)  # every copy learns the same labels
+    ds = tf.data.Dataset.from_tensor_slices((X, targets))
+    copies.fit(ds.shuffle(len(X), seed=seed).repeat().batch(32), steps_per_epoch=n_steps, verbose=0)
+    predicted = np.asarray(copies(X)) > 0.5  # shape (samples, n_copies)
+    return np.mean(predicted == y, axis=0)

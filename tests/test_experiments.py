@@ -299,3 +299,17 @@ def test_the_recorded_ablation_is_complete_and_ships_with_the_package():
     figures = experiments.headline_figures(results)
     rows = {t.name for t in TARGETS if t.name.startswith("ablation_")}
     assert rows == {name for name in figures if not name.endswith(("_min", "_max"))}
+
+
+def test_xor_copies_each_learn_on_their_own(keras):
+    """Notebook 02's copies: one accuracy per copy; with 8 hidden units every copy solves
+    XOR, with 1 (one line) none can, and the same seed gives the same accuracies."""
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]] * 10, dtype="float32")
+    y = (X[:, 0] != X[:, 1]).astype("float32")[:, None]
+    wide = experiments.train_xor_copies(X, y, hidden_units=8, n_copies=3, n_steps=200)
+    assert wide.shape == (3,)
+    assert np.all(wide == 1.0), wide
+    narrow = experiments.train_xor_copies(X, y, hidden_units=1, n_copies=4, n_steps=200)
+    again = experiments.train_xor_copies(X, y, hidden_units=1, n_copies=4, n_steps=200)
+    assert np.array_equal(narrow, again)
+    assert np.all(narrow < 1.0), narrow  # one tanh unit draws one line: XOR needs two

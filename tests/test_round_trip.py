@@ -49,6 +49,16 @@ MANUAL_COMMENT = "Right idea; say which statistics leak."
 # assignment -> answer cell -> (the mistake, what the feedback then says)
 MISTAKES = {
     "04_normalization_callbacks": {
+        "make_callbacks": (  # says restore_best_weights=True, never restores: the test reads
+            # which weights the model ends with from the model, not from the callback
+            lambda source: (
+                "class NeverRestores(keras.callbacks.EarlyStopping):\n"
+                "    def on_train_end(self, logs=None):\n"
+                "        pass\n\n\n"
+                + source.replace("keras.callbacks.EarlyStopping(", "NeverRestores(")
+            ),
+            "not those of the best epoch",
+        ),
         "make_run_dir": (
             lambda source: source.replace(
                 "    candidate.mkdir()\n", ""
