@@ -1,4 +1,4 @@
-"""The controlled ablation of notebooks 06-08: five 20-layer networks, one recipe, two optimizers.
+"""The controlled ablation of notebooks 07-09: five 20-layer networks, one recipe, two optimizers.
 
     python -m benchmarks.ablation                 # full profile, 3 seeds (about 20-25 min, 2 cores)
     python -m benchmarks.ablation --render        # print the table of the recorded results
@@ -11,7 +11,7 @@ and once with Adam and a cosine schedule (``REGIMES``), one run after the other.
 
 The recipe (full profile): all 55,000 training images, batches of 32, 4 epochs,
 seeds 0, 1 and 2. Batches of 32 and SGD at 0.01 are the classic tutorial's and
-notebook 06's settings, so the SGD rows are notebook 06's plain network; one epoch
+notebook 07's settings, so the SGD rows are notebook 07's plain network; one epoch
 then takes about 5 s for the plain networks and 8-11 s for BatchNorm or Adam on
 2 cores, and 4 epochs of the 30 runs fit in about 20 minutes.
 

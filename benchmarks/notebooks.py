@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 # Figures the benchmark records after a notebook has run, from the notebook's own variables,
 # in a cell it adds at the end of its copy: the learner's notebook carries no benchmark plumbing.
 RECORD_AFTER = {
-    "04_normalization_callbacks": """\
+    "05_normalization_callbacks": """\
 for figure, inputs in [
     ("unscaled_test_accuracy", "unscaled (0-255)"),
     ("scaled_test_accuracy", "scaled [0, 1]"),
@@ -33,9 +33,9 @@ for figure, inputs in [
     course_utils.record(figure, float(comparison.loc[inputs, "test accuracy"]))
 """,
     # the controlled experiment's rows each notebook shows (recorded by benchmarks/ablation.py)
-    "06_deep_networks": 'experiments.record_figures(ablation, notebook="06")',
-    "07_batch_normalization": 'experiments.record_figures(ablation, notebook="07")',
-    "08_selu_regularization": 'experiments.record_figures(ablation, notebook="08")',
+    "07_deep_networks": 'experiments.record_figures(ablation, notebook="07")',
+    "08_batch_normalization": 'experiments.record_figures(ablation, notebook="08")',
+    "09_selu": 'experiments.record_figures(ablation, notebook="09")',
 }
 
 
@@ -152,9 +152,9 @@ def combine_runs(runs: list[dict]) -> dict:
     that finished.
 
     Example:
-        >>> runs = [{"notebook": "03", "measured": "d", "seconds": 50.0, "peak_memory_mb": 900.0,
+        >>> runs = [{"notebook": "04", "measured": "d", "seconds": 50.0, "peak_memory_mb": 900.0,
         ...          "error": None, "figures": {"acc": 0.88}},
-        ...         {"notebook": "03", "measured": "d", "seconds": 54.0, "peak_memory_mb": 950.0,
+        ...         {"notebook": "04", "measured": "d", "seconds": 54.0, "peak_memory_mb": 950.0,
         ...          "error": None, "figures": {"acc": 0.90}}]
         >>> combined = combine_runs(runs)
         >>> combined["figures"], combined["seconds"], combined["seeds"]

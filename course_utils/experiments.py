@@ -1,14 +1,14 @@
-"""Experiments the notebooks compare: the controlled ablation of notebooks 06-08, and
+"""Experiments the notebooks compare: the controlled ablation of notebooks 07-09, and
 notebook 02's small networks trained side by side (``train_xor_copies``).
 
 One 20-layer network, five ways to make it trainable, each trained with the same
 recipe (data, optimizer, schedule, batch size, epochs, seeds), so that any
 difference comes from the idea being taught and nothing else:
 
-- ``relu_glorot``: ReLU with Keras's default Glorot uniform weights (notebook 06);
-- ``relu_he``: ReLU with He normal weights (notebook 06);
-- ``relu_he_bn``: the same with batch normalization before each ReLU (notebook 07);
-- ``selu_lecun``: SELU with LeCun normal weights (notebook 08);
+- ``relu_glorot``: ReLU with Keras's default Glorot uniform weights (notebook 07);
+- ``relu_he``: ReLU with He normal weights (notebook 07);
+- ``relu_he_bn``: the same with batch normalization before each ReLU (notebook 08);
+- ``selu_lecun``: SELU with LeCun normal weights (notebook 09);
 - ``selu_alpha_dropout``: the same with ``AlphaDropout(0.1)`` before the output layer (08).
 
 Every variant sees the same standardized inputs, and the whole set is trained once
@@ -110,17 +110,17 @@ class Regime:
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
-        Variant("relu_glorot", "ReLU + Glorot", "relu", "glorot_uniform", notebook="06"),
-        Variant("relu_he", "ReLU + He", "relu", "he_normal", notebook="06"),
-        Variant("relu_he_bn", "ReLU + He + BatchNorm", "relu", "he_normal", True, notebook="07"),
-        Variant("selu_lecun", "SELU + LeCun", "selu", "lecun_normal", notebook="08"),
+        Variant("relu_glorot", "ReLU + Glorot", "relu", "glorot_uniform", notebook="07"),
+        Variant("relu_he", "ReLU + He", "relu", "he_normal", notebook="07"),
+        Variant("relu_he_bn", "ReLU + He + BatchNorm", "relu", "he_normal", True, notebook="08"),
+        Variant("selu_lecun", "SELU + LeCun", "selu", "lecun_normal", notebook="09"),
         Variant(
             "selu_alpha_dropout",
             "SELU + LeCun + AlphaDropout(0.1)",
             "selu",
             "lecun_normal",
             alpha_dropout=0.1,
-            notebook="08",
+            notebook="09",
         ),
     )
 }
@@ -166,8 +166,8 @@ def build_deep_net(
 
     The hidden layers follow the variant: its activation and initializer; with
     ``batch_norm``, Dense (no bias) -> BatchNormalization -> activation, as in
-    notebook 07; with ``alpha_dropout``, an ``AlphaDropout`` layer before the output
-    layer, as in notebook 08. The output layer keeps Keras's default initializer.
+    notebook 08; with ``alpha_dropout``, an ``AlphaDropout`` layer before the output
+    layer, as in notebook 09. The output layer keeps Keras's default initializer.
     Call ``course_utils.set_seed`` first for reproducible weights.
 
     Example:
@@ -467,7 +467,7 @@ def _steady_seconds(epoch_seconds: Sequence[float]) -> float:
     """Seconds per epoch once the graph is traced: the fastest epoch after the first.
 
     The first epoch also pays for tracing; the fastest of the others is the one least
-    slowed down by whatever else the machine was doing (as notebook 06 times depth).
+    slowed down by whatever else the machine was doing (as notebook 07 times depth).
     """
     later = list(epoch_seconds[1:]) or list(epoch_seconds)
     return float(min(later))
@@ -626,11 +626,11 @@ def headline_figures(
     """Mean, min and max over the seeds of each row's epoch-1 validation and test accuracy.
 
     The mean is under the name of :func:`figure_names`, the spread under the same
-    name with ``_min`` and ``_max``. ``notebook`` ("06", "07" or "08") keeps the
+    name with ``_min`` and ``_max``. ``notebook`` ("07", "08" or "09") keeps the
     variants that notebook teaches.
 
     Example:
-        >>> figures = headline_figures(notebook="07")                    # doctest: +SKIP
+        >>> figures = headline_figures(notebook="08")                    # doctest: +SKIP
         >>> figures["ablation_sgd_relu_he_bn_test_accuracy"]             # doctest: +SKIP
         0.86
     """
@@ -662,7 +662,7 @@ def record_figures(
     notebook: :func:`ablation_table` shows the same figures better. Returns them.
 
     Example:
-        >>> figures = record_figures(notebook="06")   # doctest: +SKIP
+        >>> figures = record_figures(notebook="07")   # doctest: +SKIP
     """
     import contextlib
     import io

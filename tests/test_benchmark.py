@@ -31,7 +31,7 @@ def _report(
         },
         "notebooks": [
             {
-                "notebook": "03_first_mlp",
+                "notebook": "04_first_mlp",
                 "seconds": seconds,
                 "peak_memory_mb": 1000.0,
                 "error": None,
@@ -88,12 +88,12 @@ def test_misses_are_listed_and_marked():
     )
     missed = report.missed_targets(made_up)
     assert any(m.startswith("mlp_test_accuracy = 0.85") for m in missed)
-    assert "03_first_mlp took 200 s" in missed
+    assert "04_first_mlp took 200 s" in missed
     assert any(m.startswith("sandboxed grading overhead 11.0%") for m in missed)
     assert any(m.startswith("class grading 2.5x faster") for m in missed)
     table = report.markdown(made_up)
     assert "| 0.8500 | **no** |" in table
-    assert "| 03_first_mlp | 200 s | **no** |" in table
+    assert "| 04_first_mlp | 200 s | **no** |" in table
 
 
 def test_a_missing_figure_is_a_miss():
@@ -130,7 +130,7 @@ def test_results_are_rendered_again_from_results_json(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "only, expected", [(["03"], ["03_first_mlp"]), (["09_gradient_tape"], ["09_gradient_tape"])]
+    "only, expected", [(["04"], ["04_first_mlp"]), (["11_gradient_tape"], ["11_gradient_tape"])]
 )
 def test_notebooks_are_chosen_by_number_or_name(only, expected):
     assert [p.parent.name for p in notebooks.notebooks(only)] == expected
@@ -149,7 +149,7 @@ def test_a_figure_recorded_over_seeds_shows_its_range():
 
 def _run(seconds: float, figures: dict, error: str | None = None) -> dict:
     return {
-        "notebook": "03_first_mlp",
+        "notebook": "04_first_mlp",
         "measured": "2026-01-01 00:00 UTC",
         "seconds": seconds,
         "peak_memory_mb": 1000.0 + seconds,
@@ -241,7 +241,7 @@ def test_every_recorded_figure_has_a_row_and_every_row_was_recorded():
 
 def _with_slice(made_up: dict, ratio: float, same: bool = True) -> dict:
     made_up["slice"] = {
-        "notebooks": ["01_data_preprocessing", "04_normalization_callbacks"],
+        "notebooks": ["01_data_preprocessing", "05_normalization_callbacks"],
         "learners": 1,
         "seconds": {"slice": 100.0 * ratio, "full": 100.0},
         "per_notebook": {},

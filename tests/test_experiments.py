@@ -75,7 +75,7 @@ def test_every_variant_is_20_dense_layers_of_100(keras, name):
 
 
 def test_the_plain_network_has_the_notebooks_parameter_count(keras):
-    # 784 x 100 + 100, 19 x (100 x 100 + 100), 100 x 10 + 10: notebook 06's 271,410
+    # 784 x 100 + 100, 19 x (100 x 100 + 100), 100 x 10 + 10: notebook 07's 271,410
     assert experiments.build_deep_net("relu_glorot").count_params() == 271_410
 
 
@@ -87,7 +87,7 @@ def test_batch_norm_goes_between_dense_and_relu_as_in_notebook_07(keras):
         "Dense",
     ]
     assert model.layers[1].use_bias is False
-    # notebook 07's network: 277,410 parameters, 4,000 of them non-trainable
+    # notebook 08's network: 277,410 parameters, 4,000 of them non-trainable
     full = experiments.build_deep_net("relu_he_bn")
     non_trainable = sum(int(np.prod(w.shape)) for w in full.non_trainable_weights)
     assert (full.count_params(), non_trainable) == (277_410, 4_000)
@@ -268,12 +268,12 @@ def test_headline_figures_are_recorded_for_make_bench(tiny_results, tmp_path, mo
     assert figures[name] == round(float(np.mean(tests)), 4)
     assert figures[name + "_min"] == round(min(tests), 4)
     assert len(figures) == 2 * 2 * 2 * 3  # regimes x variants x figures x (mean, min, max)
-    only_06 = experiments.headline_figures(tiny_results, notebook="06")
+    only_06 = experiments.headline_figures(tiny_results, notebook="07")
     assert only_06 and all("relu_glorot" in key for key in only_06)
     monkeypatch.setenv(RESULTS_ENV, str(tmp_path / "results.jsonl"))
-    experiments.record_figures(tiny_results, notebook="08")
+    experiments.record_figures(tiny_results, notebook="09")
     assert read_results(tmp_path / "results.jsonl") == experiments.headline_figures(
-        tiny_results, notebook="08"
+        tiny_results, notebook="09"
     )
 
 

@@ -261,10 +261,10 @@ def test_the_release_drops_the_slice_tags():
 
 
 def test_the_slice_command_prints_every_code_cell(capsys):
-    assert main(["slice", "04_normalization_callbacks", "--root", str(REPO)]) == 0
+    assert main(["slice", "05_normalization_callbacks", "--root", str(REPO)]) == 0
     out = capsys.readouterr().out
     nb = nbformat.read(
-        SOLUTIONS / "04_normalization_callbacks" / "04_normalization_callbacks.ipynb", 4
+        SOLUTIONS / "05_normalization_callbacks" / "05_normalization_callbacks.ipynb", 4
     )
     assert out.count("  run   ") + out.count("  skip  ") == sum(
         c.cell_type == "code" for c in nb.cells

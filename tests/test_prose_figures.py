@@ -27,16 +27,19 @@ NOT_MEASURED: dict[str, dict[str, str]] = {
         "2.16": "a version: TensorFlow 2.16",
     },
     "02": {
-        "0.0001": "a threshold of the optimizer race",
         "0.0003": "worked example: the probability the logits above give",
-        "0.001": "a setting (Adam's default learning rate) and a question's probability",
-        "0.01": "a threshold of the optimizer race",
+        "0.001": "a question's probability",
         "0.447": "worked example: the MSE of [0.2, 0.7, 0.1] against [0, 0, 1]",
         "1.715": "math: SELU's slope at a point of the plotted grid",
         "1.76": "math: SELU's largest slope",
     },
-    "03": {"0.002": "a setting: the learning rate"},
-    "04": {
+    "03": {
+        "0.0001": "a threshold of the optimizer race",
+        "0.001": "a setting: Adam's default learning rate",
+        "0.01": "a threshold of the optimizer race",
+    },
+    "04": {"0.002": "a setting: the learning rate"},
+    "05": {
         "0.001": "settings: Adam's default learning rate, min_delta",
         "0.01": "settings: SGD's learning rate, the smallest real gain in Exercise 2's runs",
         "0.2995": "example: a change smaller than min_delta",
@@ -48,7 +51,7 @@ NOT_MEASURED: dict[str, dict[str, str]] = {
         "0.80": "Exercise 4's target",
         "0.83": "Question 4's input",
     },
-    "05": {
+    "06": {
         "0.002": "a setting: the learning rate",
         "0.29": "Question 2: the MSE of its hypothetical RMSE",
         "0.51": "Exercise 1's example input",
@@ -57,7 +60,7 @@ NOT_MEASURED: dict[str, dict[str, str]] = {
         "0.60": "Exercise 3's target",
         "0.62": "Exercise 1's example input and Exercise 3's hidden target",
     },
-    "06": {
+    "07": {
         "0.001": "a setting: Adam's default learning rate",
         "0.01": "settings: SGD's learning rate, Glorot's variance for 100 inputs",
         "0.25": "math: the sigmoid's largest slope",
@@ -65,7 +68,7 @@ NOT_MEASURED: dict[str, dict[str, str]] = {
         "1.25": "Exercise 1's bound",
         "2.30": "math: ln 10",
     },
-    "07": {
+    "08": {
         "0.001": "settings: BatchNormalization's epsilon, Adam's default learning rate",
         "0.005": "a setting: the learning rate",
         "0.008": "worked example: the batch variance section 2's cell prints",
@@ -74,15 +77,17 @@ NOT_MEASURED: dict[str, dict[str, str]] = {
         "0.99": "a setting: BatchNormalization's default momentum",
         "2.30": "math: ln 10",
     },
-    "08": {
+    "09": {
         "0.002": "a setting: the learning rate",
         "0.05": "settings: AlphaDropout rates from the SELU paper",
-        "0.60": "Exercise 3's target",
-        "0.72": "Exercise 3's hidden target",
         "1.0507": "math: SELU's scale",
         "1.6733": "math: SELU's alpha",
     },
-    "09": {
+    "10": {
+        "0.60": "Exercise 1's target",
+        "0.72": "Exercise 1's hidden target",
+    },
+    "11": {
         "0.05": "a setting: the learning rate",
         "1.46": "math: log(1 + 9/e)",
     },

@@ -48,7 +48,7 @@ MANUAL_COMMENT = "Right idea; say which statistics leak."
 
 # assignment -> answer cell -> (the mistake, what the feedback then says)
 MISTAKES = {
-    "04_normalization_callbacks": {
+    "05_normalization_callbacks": {
         "make_callbacks": (  # says restore_best_weights=True, never restores: the test reads
             # which weights the model ends with from the model, not from the callback
             lambda source: (
@@ -74,7 +74,7 @@ MISTAKES = {
             "expected 2, got 6",
         ),
     },
-    "09_gradient_tape": {
+    "11_gradient_tape": {
         "fit_custom": (
             lambda source: source.replace("model(images, training=True)", "model(images)"),
             "(call the model with training=True in the training step)",
