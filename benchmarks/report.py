@@ -81,6 +81,11 @@ def _seeds_note(report: dict) -> str:
     )
 
 
+def _before(record: dict) -> str:
+    """A grading record measured on an older layout of the course says so in its row."""
+    return f"; {record['before_split']}" if record.get("before_split") else ""
+
+
 def markdown(report: dict) -> str:
     env, profile = report["environment"], report["profile"]
     measured = figures(report)
@@ -113,7 +118,7 @@ def markdown(report: dict) -> str:
     grading = report.get("grading")
     if grading:
         seconds = grading["seconds"]
-        marks = "" if grading["full_marks"] else " (not full marks!)"
+        marks = ("" if grading["full_marks"] else " (not full marks!)") + _before(grading)
         lines.append(
             "| grading | autograde of one learner's whole course: sandboxed vs not sandboxed "
             f"| - | <= +{SANDBOX_OVERHEAD_TARGET:.0%} | {grading['overhead']:+.1%} "
@@ -123,7 +128,7 @@ def markdown(report: dict) -> str:
     judge = report.get("judge")
     if judge and judge.get("notebooks"):
         seconds = judge["seconds"]
-        marks = "" if judge["full_marks"] else " (not full marks!)"
+        marks = ("" if judge["full_marks"] else " (not full marks!)") + _before(judge)
         lines.append(
             f"| grading | seconds per learner-notebook ({', '.join(n[:2] for n in judge['notebooks'])}): "
             "test cells in the judge vs in the learner's kernel (plain nbgrader) "
@@ -135,6 +140,7 @@ def markdown(report: dict) -> str:
     if sliced and sliced.get("notebooks"):
         seconds = sliced["seconds"]
         grades = "" if sliced["same_grades"] and sliced["full_marks"] else " (different grades!)"
+        grades += _before(sliced)
         lines.append(
             f"| grading | seconds per learner-notebook ({', '.join(n[:2] for n in sliced['notebooks'])}): "
             f"the grading slice vs every cell run; {sliced['fallbacks']} fallback(s) to a full run "
@@ -144,7 +150,7 @@ def markdown(report: dict) -> str:
         )
     whole = report.get("class")
     if whole:
-        grades = "" if whole["same_grades"] else " (different grades!)"
+        grades = ("" if whole["same_grades"] else " (different grades!)") + _before(whole)
         lines.append(
             f"| grading | a {whole['learners']}-learner class, {whole['notebooks']} notebooks: "
             "class command vs nbgrader autograde one assignment after another "

@@ -262,6 +262,11 @@ def test_the_grading_slice_is_judged_by_its_ratio_and_its_grades():
     assert any(m.startswith("grading slice 0.6x") for m in report.missed_targets(slow))
     different = _with_slice(_report({"mlp_test_accuracy": 0.91}), 0.4, same=False)
     assert "(different grades!) | **no** |" in report.markdown(different)
+    older = _with_slice(_report({"mlp_test_accuracy": 0.91}), 0.45)
+    older["slice"]["before_split"] = "measured before 02 and 08 were split"
+    assert "(45.0 s vs 100.0 s); measured before 02 and 08 were split | yes |" in report.markdown(
+        older
+    )
 
 
 def test_the_benchmarks_own_cells_read_only_what_their_notebook_makes():
