@@ -62,7 +62,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root,) notebooks/
 
 test: lint
-	$(PYTEST) tests
+	$(PYTEST) --durations=25 tests
 	$(PYTEST) --nbval-lax solutions
 
 test-unit: $(GRADING_STAMP)

@@ -293,7 +293,8 @@ def ablation_targets() -> list[Target]:
 
 _first_10 = next(i for i, t in enumerate(TARGETS) if t.notebook == "10")
 TARGETS[_first_10:_first_10] = ablation_targets()  # after the rows of notebook 09
-COURSE_SECONDS_TARGET = {"full": 15 * 60, "fast": 6 * 60}  # the whole course, 2 CPU cores
+# the whole course on 2 CPU cores (the spec: <= 18 min with the content issue's notebooks)
+COURSE_SECONDS_TARGET = {"full": 18 * 60, "fast": 6 * 60}
 NOTEBOOK_SECONDS_TARGET = {"full": 3 * 60, "fast": 60}  # each notebook
 SANDBOX_OVERHEAD_TARGET = 0.10  # sandboxed grading may take at most 10% longer
 JUDGE_OVERHEAD_TARGET = 0.15  # test cells in the judge: at most 15% longer per learner-notebook
