@@ -84,8 +84,8 @@ NOT_MEASURED: dict[str, dict[str, str]] = {
         "1.6733": "math: SELU's alpha",
     },
     "10": {
-        "0.60": "Exercise 1's target",
-        "0.72": "Exercise 1's hidden target",
+        "0.60": "Exercise 3's target",
+        "0.72": "Exercise 3's hidden target",
     },
     "11": {
         "0.05": "a setting: the learning rate",
