@@ -194,6 +194,62 @@ TARGETS = [
     Target("selu_test_accuracy", "09", "20-layer SELU net", 0.8608, 0.89),
     Target("selu_alpha_dropout_test_accuracy", "09", "SELU + AlphaDropout", None, 0.87),
     Target(
+        "adam_l2_best_strength", "10", "Adam + L2 penalty: factor chosen on validation", None, None
+    ),
+    Target(
+        "adam_l2_best_valid_ce",
+        "10",
+        "Adam + L2 penalty, best of 3 factors, validation cross-entropy",
+        None,
+        None,
+        False,
+    ),
+    Target(
+        "adam_l2_best_valid_accuracy",
+        "10",
+        "Adam + L2 penalty, best of 3 factors, validation",
+        None,
+        None,
+    ),
+    Target(
+        "adam_l2_best_weight_norm",
+        "10",
+        "Adam + L2 penalty, best factor, kernels' norm",
+        None,
+        None,
+        False,
+    ),
+    Target("adamw_best_strength", "10", "AdamW: weight_decay chosen on validation", None, None),
+    Target(
+        "adamw_best_valid_ce",
+        "10",
+        "AdamW, best of 3 weight decays, validation cross-entropy",
+        None,
+        None,
+        False,
+    ),
+    Target(
+        "adamw_best_valid_accuracy", "10", "AdamW, best of 3 weight decays, validation", None, None
+    ),
+    Target(
+        "adamw_best_weight_norm", "10", "AdamW, best weight decay, kernels' norm", None, None, False
+    ),
+    Target(
+        "adamw_minus_adam_l2_valid_ce",
+        "10",
+        "AdamW minus Adam + L2, validation cross-entropy",
+        None,
+        0.0,
+        False,
+    ),
+    Target(
+        "adamw_minus_adam_l2_valid_accuracy",
+        "10",
+        "AdamW minus Adam + L2, validation accuracy",
+        None,
+        None,
+    ),
+    Target(
         "plain_small_valid_accuracy", "10", "300-300 ReLU net, 1,000 images, validation", None, None
     ),
     Target(
