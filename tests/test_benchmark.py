@@ -73,7 +73,7 @@ def test_a_met_run_reports_nothing_missed():
     made_up = _report({"mlp_test_accuracy": 0.91})
     assert report.missed_targets(made_up) == []
     table = report.markdown(made_up)
-    assert "| 03 | 300-100 MLP, test accuracy | 0.8188 | >= 0.9000 | 0.9100 | yes |" in table
+    assert "| 04 | 300-100 MLP, test accuracy | 0.8188 | >= 0.9000 | 0.9100 | yes |" in table
     assert "2026-01-01 00:00 UTC" in table
     assert "| <= +10% | +5.0% (105 s vs 100 s) | yes |" in table
     assert "| >= 3x | 3.20x (20.0 min vs 64.0 min) | yes |" in table
@@ -126,7 +126,7 @@ def test_a_failing_notebook_is_reported_and_the_run_goes_on(tmp_path, monkeypatc
 def test_results_are_rendered_again_from_results_json(tmp_path, capsys):
     (tmp_path / "results.json").write_text(json.dumps(_report({"mlp_test_accuracy": 0.91})))
     assert run.main(["--render", "--out", str(tmp_path)]) == 0
-    assert "| 03 | 300-100 MLP" in (tmp_path / "RESULTS.md").read_text()
+    assert "| 04 | 300-100 MLP" in (tmp_path / "RESULTS.md").read_text()
 
 
 @pytest.mark.parametrize(
