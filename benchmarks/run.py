@@ -108,9 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--grading-only",
-        choices=["slice", "class"],
-        help="only time the grading slice (slice vs full, per learner-notebook) or the class "
-        "run (--class-learners), add it to results.json and redraw the tables",
+        choices=["sandbox", "slice", "class"],
+        help="only time the sandbox (sandboxed vs not, one learner's whole course), the grading "
+        "slice (slice vs full, per learner-notebook) or the class run (--class-learners), add "
+        "it to results.json and redraw the tables",
     )
     parser.add_argument(
         "--judge-learners",
@@ -146,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         if not previous:
             parser.error(f"--grading-only: no {args.out / 'results.json'} to add to")
         names = [p.parent.name for p in notebooks()]
-        if args.grading_only == "slice":
+        if args.grading_only == "sandbox":
+            print("  autograding one learner's whole course, sandboxed and not ...", flush=True)
+            previous["grading"] = time_autograde(names)
+        elif args.grading_only == "slice":
             print("  autograding every notebook with and without the grading slice ...", flush=True)
             previous["slice"] = time_slice(names, REPO / "solutions", args.judge_learners)
         else:

@@ -315,14 +315,25 @@ def double(x):
             "double",
             """
 import course_utils.grading.learner_kernel.bridge as bridge
-from IPython.display import display
+# the loop the grading process runs here, replaced: garbage answers, prompts out of turn,
+# calls of judge functions that do not exist, a loop that ends early
 garbage = ['[' * 100000, '{"H": [1, ["builtins.int"], "4"]}', '{"A": ["|O", [1], "AA=="]}',
-           'NaN', '{"Z": 1}', '{"D": [[1, 2, 3]]}', 'x' * 1000]
+           'NaN', '{"Z": 1}', '{"D": [[1, 2, 3]]}', 'x' * 1000, 42]
 count = [0]
-def serve(request=None, *args, **kwargs):
-    count[0] += 1
-    display({bridge.BRIDGE_MIME: garbage[count[0] % len(garbage)]}, raw=True)
-bridge.serve = serve
+def serve_requests(namespace=None, read=None):
+    read = read or input
+    prompt = bridge.BRIDGE_REQUEST_PROMPT
+    while True:
+        count[0] += 1
+        forged = garbage[count[0] % len(garbage)]
+        if forged == 42:
+            return
+        read(bridge.BRIDGE_REQUEST_PROMPT)  # out of turn
+        read(bridge.BRIDGE_CALLBACK_PREFIX + '{"id": 99, "args": [], "kwargs": {}}')
+        if read(bridge.BRIDGE_ANSWER_PREFIX + forged) == bridge.BRIDGE_DONE:
+            return
+bridge.serve_requests = serve_requests
+bridge.serve = lambda *args, **kwargs: garbage[0]
 """,
             None,
         ),
@@ -452,6 +463,29 @@ def test_without_the_judge_the_attacks_work(tmp_path):
     assert course.cell_scores("lying_int", A)["double_tests"] > 0, course.cell_scores(
         "lying_int", A
     )
+
+
+def test_a_learner_function_that_hangs_or_stops_its_kernel_costs_only_its_exercise(tmp_path):
+    """The bridge answers a test cell's requests in one loop in the learner's kernel. A call
+    of the learner's function that never returns is interrupted at the cell's timeout; one
+    that ends the loop (``SystemExit``, ``KeyboardInterrupt``) or asks for ``input()`` gets
+    no answer. Each costs only its exercise: the next test cell starts a fresh loop."""
+    course = Course(tmp_path / "course", [A], sources=FIXTURES)
+    mistakes = {
+        "hangs": ("double", "def double(x):\n    while True:\n        pass"),
+        "exits": ("double", "def double(x):\n    raise SystemExit(0)"),
+        "interrupts": ("mean", "def mean(values):\n    raise KeyboardInterrupt"),
+        "asks_input": ("standardize", "def standardize(x):\n    return float(input('x?'))"),
+    }
+    for learner, (cell, code) in mistakes.items():
+        course.submit(learner, A, replace_answer(course.solved(A), cell, code))
+    course.check(course.autograde(A, "--Execute.timeout=15"))
+    full = course.points(A)
+    for learner, (cell, _) in mistakes.items():
+        expected = {**full, f"{cell}_tests": 0}
+        assert course.cell_scores(learner, A) == expected, (learner, course.cell_scores(learner, A))
+    outputs = str(course.autograded_notebook("hangs", A))
+    assert "your code did not answer in time" in outputs, "the learner was not told why"
 
 
 def test_a_judge_that_cannot_set_up_grades_nobody(tmp_path):

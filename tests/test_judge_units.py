@@ -21,9 +21,7 @@ def learner(namespace: dict):
     """``ask`` for a judge whose learner kernel holds ``namespace``."""
 
     def ask(request: str) -> str:
-        out: list[str] = []
-        bridge.serve(request, namespace, out.append)
-        return out[0]
+        return bridge.serve(request, namespace)
 
     return ask
 
@@ -322,6 +320,69 @@ def test_a_model_file_with_a_lambda_is_refused():
         judge.load_model(wire.KerasFile(data))
 
 
+def _keras_file(model) -> bytes:
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "m.keras")
+        model.save(path)
+        with open(path, "rb") as handle:
+            return handle.read()
+
+
+def test_models_load_as_keras_loads_them_built_once():
+    """wire.load_keras_file builds a Sequential model once (Keras's loader rebuilds it after
+    each layer): the model that arrives is the one Keras's own loader gives, layer for layer,
+    weight for weight, prediction for prediction."""
+    keras = pytest.importorskip("keras")
+    import os
+    import tempfile
+
+    from keras.src.models.sequential import Sequential
+
+    keras.utils.set_random_seed(0)
+    norm = keras.layers.Normalization()
+    norm.adapt(np.random.default_rng(0).normal(3.0, 2.0, size=(50, 4)).astype("float32"))
+    inner = keras.Sequential([keras.layers.Dense(5, activation="relu"), keras.layers.Dense(3)])
+    no_input = keras.Sequential([keras.layers.Dense(6), keras.layers.LeakyReLU(0.3)])
+    no_input.build((None, 4))
+    x = keras.Input((4,))
+    models = {
+        "deep": keras.Sequential(
+            [keras.Input((4,)), norm]
+            + [layer for _ in range(6) for layer in (keras.layers.Dense(8), keras.layers.ELU())]
+            + [keras.layers.BatchNormalization(), keras.layers.Dropout(0.2), keras.layers.Dense(3)]
+        ),
+        "nested": keras.Sequential([keras.Input((4,)), inner, keras.layers.Softmax()]),
+        "built_without_input": no_input,
+        "functional": keras.Model(x, keras.layers.Dense(2)(keras.layers.Dense(3)(x))),
+    }
+    models["deep"].compile(optimizer="adam", loss="mse")
+    data = np.random.default_rng(1).normal(size=(7, 4)).astype("float32")
+    original = Sequential.__dict__["from_config"]
+    for name, model in models.items():
+        file = _keras_file(model)
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "m.keras")
+            with open(path, "wb") as handle:
+                handle.write(file)
+            expected = keras.saving.load_model(path, safe_mode=True)
+        got = wire.load_keras_file(file)
+        assert type(got) is type(expected), name
+        assert got.get_config() == expected.get_config(), name
+        assert [type(layer) for layer in got.layers] == [type(layer) for layer in expected.layers]
+        assert len(got.weights) == len(expected.weights) == len(model.weights), name
+        for mine, keras_own in zip(got.get_weights(), expected.get_weights(), strict=True):
+            np.testing.assert_array_equal(mine, keras_own)
+        np.testing.assert_allclose(got.predict(data, verbose=0), model.predict(data, verbose=0))
+    assert Sequential.__dict__["from_config"] is original  # Keras's loader is back as it was
+    lambda_model = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda v: v * 0 + 1)])
+    with pytest.raises(ValueError, match="[Ll]ambda"):  # safe mode refuses it, mid-loading
+        wire.load_keras_file(_keras_file(lambda_model))
+    assert Sequential.__dict__["from_config"] is original  # also after a failure
+
+
 def test_callbacks_with_unknown_numbers_or_garbage_give_errors_not_functions():
     """What the learner's kernel sends as a callback is data: a wrong number or garbage
     comes back as an error for the learner's code, and nothing else runs."""
@@ -473,17 +534,26 @@ def test_the_judges_large_arrays_reach_the_learner_as_data():
     assert isinstance(ns["kept"], judge.Remote)
 
 
-def test_the_bridge_reads_its_request_from_stdin_when_given_none(monkeypatch):
+def test_the_bridge_reads_requests_from_stdin_and_answers_in_the_next_prompt(monkeypatch):
     """The grading process sends requests on the kernel's stdin channel (a request of several
-    MB compiled as a cell's code would cost seconds); the prompt names what is read."""
+    MB compiled as a cell's code would cost seconds); each answer is the prompt of the input()
+    that reads the next request, so answers and the learner code's calls of the judge's
+    functions arrive in order on one channel, and one execution serves a whole test cell."""
     prompts: list[str] = []
+    replies = iter([json.dumps({"op": "get", "name": "big"}), "not json", contract.BRIDGE_DONE])
 
     def fake_input(prompt: str) -> str:
         prompts.append(prompt)
-        return json.dumps({"op": "get", "name": "big"})
+        return next(replies)
 
     monkeypatch.setattr("builtins.input", fake_input)
-    out: list[str] = []
-    bridge.serve(None, {"big": np.arange(1_000_000)}, out.append)
-    assert prompts == [contract.BRIDGE_REQUEST_PROMPT]
-    np.testing.assert_array_equal(wire.decode(out[0]), np.arange(1_000_000))
+    bridge.serve_requests({"big": np.arange(1_000_000)})
+    assert [p[:20] for p in prompts] == [
+        contract.BRIDGE_REQUEST_PROMPT,
+        contract.BRIDGE_ANSWER_PREFIX[:20],
+        contract.BRIDGE_ANSWER_PREFIX[:20],
+    ]
+    first = prompts[1][len(contract.BRIDGE_ANSWER_PREFIX) :]
+    np.testing.assert_array_equal(wire.decode(first), np.arange(1_000_000))
+    with pytest.raises(wire.RemoteError, match="JSONDecodeError"):  # not JSON: an error as data
+        wire.decode(prompts[2][len(contract.BRIDGE_ANSWER_PREFIX) :])

@@ -47,12 +47,18 @@ REQUEST_PREFIX = "course-judge-request:"  # the prompt of every input() the judg
 SOURCE_PREFIX = "course-judge-source:"  # the prompt that asks the grading process for a test
 FILES = "files"  # the op of a request the grading process answers itself (a learner's file)
 ANSWER, CALLBACK = "A:", "C:"  # what the grading process's replies to the judge start with
-BRIDGE_MIME = "application/x-course-bridge+json"  # the learner kernel's answers (a display)
 BRIDGE_CALLBACK_PREFIX = "course-judge-callback:"  # input() when learner code calls the judge
 # The prompt of the input() that reads a request in the learner's kernel: a request travels
 # on the kernel's stdin channel, not as code (a kernel compiles a cell's text at about
 # 0.4 s per MB, and a request holding a model or a thousand images weighs several MB).
 BRIDGE_REQUEST_PROMPT = "course-judge-request"
+# The bridge answers every request of one test cell in one execution (an execution costs the
+# kernel about 5 ms, an input() about 1 ms, and a test may ask a thousand times): each answer
+# is the prompt of the input() that reads the next request, so it travels on the stdin
+# channel in order with the learner code's calls of the judge's functions; the reply
+# BRIDGE_DONE ends the loop (the test cell is over).
+BRIDGE_ANSWER_PREFIX = "course-judge-answer:"
+BRIDGE_DONE = "course-judge-done"
 
 # ---- messages -------------------------------------------------------------------------
 NOT_GRADED = "Not graded"  # starts every message for a submission graded neither right nor wrong

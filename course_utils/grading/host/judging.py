@@ -8,9 +8,10 @@ restored by nbgrader). For each test cell:
 
 1. the judge runs the test; each learner name it needs, each call of a learner's
    function, is an ``input()`` request on the judge kernel's stdin channel;
-2. this relay runs :func:`course_utils.grading.learner_kernel.bridge.serve` in the learner's kernel,
-   hands it that request on the kernel's stdin channel and passes back the answer, as
-   text: data only;
+2. this relay runs the bridge
+   (:func:`course_utils.grading.learner_kernel.bridge.serve_requests`) in the learner's
+   kernel for the length of the test cell, hands it each request on the kernel's stdin
+   channel and passes back the answer, as text: data only;
 3. the judge's outputs (its printed lines, its failing check) become the cell's
    outputs, so nbgrader scores what the judge decided.
 
@@ -45,8 +46,9 @@ from nbformat import NotebookNode
 from course_utils.grading import wire
 from course_utils.grading.contract import (
     ANSWER,
+    BRIDGE_ANSWER_PREFIX,
     BRIDGE_CALLBACK_PREFIX,
-    BRIDGE_MIME,
+    BRIDGE_DONE,
     BRIDGE_REQUEST_PROMPT,
     CALLBACK,
     FILES,
@@ -59,6 +61,12 @@ SETUP_ID = "setup"
 SETUP_TIMEOUT = 300  # seconds the judge's setup cell may take (it imports TensorFlow)
 MAX_LISTED = 1000  # names of one folder a test may list
 MAX_READ = 32 * 1024**2  # bytes of one learner's file a test may read
+STOP_SERVING_TIMEOUT = 10  # seconds the bridge's loop may take to end after a test cell
+SERVE_REQUESTS = (
+    "__import__('course_utils.grading.learner_kernel.bridge', fromlist=['serve_requests'])"
+    ".serve_requests()"
+)
+NO_ANSWER = wire.error(RuntimeError("the learner's kernel gave no answer"))
 
 
 class JudgeSetupError(RuntimeError):
@@ -190,6 +198,9 @@ class Judge:
         self.extra_arguments = extra_arguments
         self.kc: Any = None
         self.requests = 0
+        self._serving: str | None = None  # the bridge's loop running in the learner's kernel
+        self._waiting = False  # that loop waits for a request
+        self._reads: dict[str, asyncio.Future] = {}  # the learner kernel's channels, read
         self._setup_id: str | None = None
         self._source = ""
 
@@ -258,7 +269,9 @@ class Judge:
                     ours = msg.get("parent_header", {}).get("msg_id") == msg_id
                     if ours and name == "stdin":
                         # before the next stdin read: a callback reads the judge's stdin itself
-                        await self._relay(msg, deadline)
+                        # the learner's code must answer a little earlier, so that the
+                        # judge can still say whose code took too long
+                        await self._relay(msg, deadline - min(5.0, 0.1 * timeout))
                     pending[asyncio.ensure_future(channels[name](timeout=None))] = name
                     if not ours or name == "stdin":
                         continue
@@ -274,6 +287,7 @@ class Judge:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+            await self._stop_serving(interrupt=False)
         return outputs
 
     async def _relay(self, msg: dict, deadline: float) -> None:
@@ -294,49 +308,103 @@ class Judge:
         self.kc.input(ANSWER + answer)
 
     async def ask_learner(self, request: str, deadline: float) -> str:
-        """Run the bridge in the learner's kernel; its last answer, or an error as data."""
-        answers: list[str] = []
+        """The learner kernel's answer to one request (data, or an error as data).
 
-        def hook(msg: dict) -> None:
-            if msg["msg_type"] == "display_data":
-                text = msg["content"].get("data", {}).get(BRIDGE_MIME)
-                if isinstance(text, str):
-                    answers.append(text)
-
-        unsent = [request]
-
-        async def call_back(msg: dict) -> None:
-            """The bridge reads the request; or the learner's code calls one of the judge's
-            functions: the judge runs it."""
-            prompt = msg["content"].get("prompt", "")
-            if prompt == BRIDGE_REQUEST_PROMPT and unsent:
-                self.learner.input(unsent.pop())
-                return
-            if not prompt.startswith(BRIDGE_CALLBACK_PREFIX):
-                self.learner.input(wire.error(RuntimeError("input() is not available in grading")))
-                return
-            self.kc.input(CALLBACK + prompt[len(BRIDGE_CALLBACK_PREFIX) :])
-            self.learner.input(await self._callback_result(deadline))
-
-        code = (
-            "__import__('course_utils.grading.learner_kernel.bridge', fromlist=['serve']).serve()"
-        )
-        try:
-            await self.learner.execute_interactive(
-                code,
-                store_history=False,
-                allow_stdin=True,
-                stdin_hook=call_back,
-                stop_on_error=False,
-                timeout=max(1.0, deadline - time.monotonic()),
-                output_hook=hook,
+        The bridge's loop (:func:`~course_utils.grading.learner_kernel.bridge.serve_requests`)
+        runs in the learner's kernel from the test cell's first request to its end; each
+        request is the reply to the loop's ``input()``, and each answer is the prompt of the
+        ``input()`` that reads the next one."""
+        if self._serving is None:
+            self._serving = self.learner.execute(
+                SERVE_REQUESTS, store_history=False, allow_stdin=True, stop_on_error=False
             )
-        except TimeoutError:
-            await self.interrupt_learner()  # as for a cell that runs too long
-            return wire.error(TimeoutError("your code did not answer in time"))
-        if not answers:
-            return wire.error(RuntimeError("the learner's kernel gave no answer"))
-        return answers[-1]
+            self._waiting = False
+            self._reads = {
+                "stdin": asyncio.ensure_future(self.learner.get_stdin_msg(timeout=None)),
+                "iopub": asyncio.ensure_future(self.learner.get_iopub_msg(timeout=None)),
+            }
+        unsent = not self._waiting
+        if self._waiting:
+            self.learner.input(request)
+            self._waiting = False
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                await self._stop_serving(interrupt=True)
+                return wire.error(TimeoutError("your code did not answer in time"))
+            done, _ = await asyncio.wait(
+                self._reads.values(), timeout=left, return_when=asyncio.FIRST_COMPLETED
+            )
+            for name, task in list(self._reads.items()):
+                if task not in done:
+                    continue
+                msg = task.result()
+                getter = (
+                    self.learner.get_stdin_msg if name == "stdin" else self.learner.get_iopub_msg
+                )
+                self._reads[name] = asyncio.ensure_future(getter(timeout=None))
+                if msg.get("parent_header", {}).get("msg_id") != self._serving:
+                    continue  # an earlier execution's, stopped on a timeout
+                if name == "iopub":
+                    if (
+                        msg["msg_type"] == "status"
+                        and msg["content"].get("execution_state") == "idle"
+                    ):  # the loop ended without an answer (the learner's code stopped it)
+                        await self._stop_serving(interrupt=False)
+                        return NO_ANSWER
+                    continue  # what the learner's code prints is not kept
+                prompt = msg["content"].get("prompt", "")
+                if prompt == BRIDGE_REQUEST_PROMPT and unsent:
+                    self.learner.input(request)
+                    unsent = False
+                elif prompt.startswith(BRIDGE_ANSWER_PREFIX) and not unsent:
+                    self._waiting = True  # the loop waits for the next request
+                    return prompt[len(BRIDGE_ANSWER_PREFIX) :]
+                elif prompt.startswith(BRIDGE_CALLBACK_PREFIX):
+                    # the learner's code calls one of the judge's functions: the judge runs it
+                    self.kc.input(CALLBACK + prompt[len(BRIDGE_CALLBACK_PREFIX) :])
+                    self.learner.input(await self._callback_result(deadline))
+                else:
+                    self.learner.input(
+                        wire.error(RuntimeError("input() is not available in grading"))
+                    )
+
+    async def _stop_serving(self, interrupt: bool) -> None:
+        """End the bridge's loop in the learner's kernel (the test cell is over, or its
+        time is up): the kernel is free for the notebook's next cell."""
+        serving, self._serving = self._serving, None
+        reads, self._reads = self._reads, {}
+        try:
+            if serving is None:
+                return
+            if interrupt or not self._waiting:
+                await self.interrupt_learner()  # as for a cell that runs too long
+            else:
+                self.learner.input(BRIDGE_DONE)
+            # wait (briefly) until the loop's execution is over, so its last messages
+            # cannot reach the notebook's next cell
+            deadline = time.monotonic() + STOP_SERVING_TIMEOUT
+            iopub = reads.pop("iopub", None)
+            while (left := deadline - time.monotonic()) > 0:
+                if iopub is None:
+                    iopub = asyncio.ensure_future(self.learner.get_iopub_msg(timeout=None))
+                done, _ = await asyncio.wait([iopub], timeout=left)
+                if not done:
+                    break
+                msg, iopub = iopub.result(), None
+                if (
+                    msg.get("parent_header", {}).get("msg_id") == serving
+                    and msg["msg_type"] == "status"
+                    and msg["content"].get("execution_state") == "idle"
+                ):
+                    break
+            if iopub is not None:
+                reads["iopub"] = iopub
+        finally:
+            self._waiting = False
+            for task in reads.values():
+                task.cancel()
+            await asyncio.gather(*reads.values(), return_exceptions=True)
 
     async def _callback_result(self, deadline: float) -> str:
         """The judge's next request must carry a callback's result (the learner's kernel is

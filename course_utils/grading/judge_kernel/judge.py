@@ -16,9 +16,7 @@ Example (a fake learner kernel in this process):
     >>> from course_utils.grading.learner_kernel import bridge
     >>> learner = {"double": lambda x: 2 * x}
     >>> def ask(request):
-    ...     out = []
-    ...     bridge.serve(request, learner, out.append)
-    ...     return out[0]
+    ...     return bridge.serve(request, learner)
     >>> ns = {}
     >>> run("result = double(21)", "double_tests", ns, ask=ask)
     >>> ns["result"], type(ns["result"])
@@ -112,23 +110,14 @@ _callbacks: dict[int, Callable[..., Any]] = {}
 def load_model(file: wire.KerasFile) -> Any:
     """A learner's Keras model, loaded here from its ``.keras`` file in Keras's safe mode:
     built-in layers only, no lambda, none of the learner's code."""
-    import os
-    import tempfile
-
-    import keras
-
-    with tempfile.TemporaryDirectory(prefix="course-model-") as folder:
-        path = os.path.join(folder, "model.keras")
-        with open(path, "wb") as handle:
-            handle.write(file.data)
-        try:
-            return keras.saving.load_model(path, safe_mode=True)
-        except Exception as error:
-            raise LearnerCodeError(
-                "a model that does not load",
-                "the judge loads models from a .keras file with Keras's built-in layers only "
-                f"(safe mode), and this one failed: {type(error).__name__}: {str(error)[:300]}",
-            ) from None
+    try:
+        return wire.load_keras_file(file.data)
+    except Exception as error:
+        raise LearnerCodeError(
+            "a model that does not load",
+            "the judge loads models from a .keras file with Keras's built-in layers only "
+            f"(safe mode), and this one failed: {type(error).__name__}: {str(error)[:300]}",
+        ) from None
 
 
 def _keras_only(config: Any, depth: int = 0) -> None:

@@ -1,8 +1,9 @@
 """Inside the learner's kernel: answer the judge's requests with data.
 
-The grading process runs :func:`serve` in the learner's kernel, once per request of
-the judge (:mod:`course_utils.grading.judge_kernel.judge`): look up a name, call a function, read
-an attribute or an item, iterate. Results go back as data (:mod:`wire`); objects
+The grading process runs :func:`serve_requests` in the learner's kernel, once per test
+cell; it answers the judge's requests (:mod:`course_utils.grading.judge_kernel.judge`) one after
+another with :func:`serve`: look up a name, call a function, read an attribute or an item,
+iterate. Results go back as data (:mod:`wire`); objects
 that are not data stay here behind numbered handles.
 
 Nothing here is trusted: a learner can change this module like any other code in
@@ -11,10 +12,8 @@ into exact types on the judge's side and compared there, where no learner code r
 
 Example:
     >>> import json
-    >>> out = []
-    >>> serve(json.dumps({"op": "get", "name": "x"}), {"x": [1, 2]}, out.append)
-    >>> out
-    ['[1, 2]']
+    >>> serve(json.dumps({"op": "get", "name": "x"}), {"x": [1, 2]})
+    '[1, 2]'
 """
 
 from __future__ import annotations
@@ -26,7 +25,12 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from course_utils.grading import wire
-from course_utils.grading.contract import BRIDGE_CALLBACK_PREFIX, BRIDGE_MIME, BRIDGE_REQUEST_PROMPT
+from course_utils.grading.contract import (
+    BRIDGE_ANSWER_PREFIX,
+    BRIDGE_CALLBACK_PREFIX,
+    BRIDGE_DONE,
+    BRIDGE_REQUEST_PROMPT,
+)
 
 # Introspection helpers the judge may run on a learner's object, here.
 APPLICABLE = frozenset({"course_utils.checks.dataset_steps"})
@@ -85,16 +89,7 @@ def _incoming(value: Any) -> Any:
     if kind is PurePosixPath:
         return Path(value)
     if kind is wire.KerasFile:
-        import os
-        import tempfile
-
-        import keras
-
-        with tempfile.TemporaryDirectory(prefix="course-model-") as folder:
-            path = os.path.join(folder, "model.keras")
-            with open(path, "wb") as handle:
-                handle.write(value.data)
-            return keras.saving.load_model(path)
+        return wire.load_keras_file(value.data)
     if kind is wire.KerasConfig:
         import keras
 
@@ -241,33 +236,41 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def serve(
-    request: str | None = None,
-    namespace: dict | None = None,
-    send: Callable[[str], None] | None = None,
-) -> None:
-    """Answer one request (JSON text, else read with ``input(BRIDGE_REQUEST_PROMPT)``); the answer
-    goes out as a display of type :data:`BRIDGE_MIME`."""
+def serve(request: str, namespace: dict) -> str:
+    """The answer to one request (JSON text) as data: a value, a handle or an error."""
+    try:
+        value = _answer(json.loads(request), namespace)
+        if isinstance(value, _AsData):
+            return wire.encode(_plain(value.value))
+        if isinstance(value, _AsHandle):
+            return json.dumps(wire.handle_data(_handle(value.value)))
+        return wire.encode(_plain(value), _handle)
+    except Exception as exc:  # the learner's code failed: the judge gets its name and message
+        return wire.error(exc)
+
+
+def serve_requests(namespace: dict | None = None, read: Callable[[str], str] | None = None) -> None:
+    """Answer the judge's requests one after another until the reply is :data:`BRIDGE_DONE`.
+
+    The first request is read with ``input(BRIDGE_REQUEST_PROMPT)``; each answer goes out as
+    the prompt of the ``input()`` that reads the next request.
+
+    Example:
+        >>> replies = iter(['{"op": "get", "name": "x"}', BRIDGE_DONE])
+        >>> prompts = []
+        >>> serve_requests({"x": 3}, lambda prompt: prompts.append(prompt) or next(replies))
+        >>> prompts
+        ['course-judge-request', 'course-judge-answer:3']
+    """
     if namespace is None:
         from IPython import get_ipython
 
         namespace = get_ipython().user_ns
-    if send is None:
-        from IPython.display import display
-
-        def send(text: str) -> None:
-            display({BRIDGE_MIME: text}, raw=True)
-
-    try:
-        if request is None:
-            request = input(BRIDGE_REQUEST_PROMPT)
-        value = _answer(json.loads(request), namespace)
-        if isinstance(value, _AsData):
-            answer = wire.encode(_plain(value.value))
-        elif isinstance(value, _AsHandle):
-            answer = json.dumps(wire.handle_data(_handle(value.value)))
-        else:
-            answer = wire.encode(_plain(value), _handle)
-    except Exception as exc:  # the learner's code failed: the judge gets its name and message
-        answer = wire.error(exc)
-    send(answer)
+    if read is None:  # the kernel's input() of this execution (it changes with each one)
+        read = input
+    prompt = BRIDGE_REQUEST_PROMPT
+    while True:
+        request = read(prompt)
+        if request == BRIDGE_DONE:
+            return
+        prompt = BRIDGE_ANSWER_PREFIX + serve(request, namespace)
