@@ -469,7 +469,8 @@ def test_a_learner_function_that_hangs_or_stops_its_kernel_costs_only_its_exerci
     """The bridge answers a test cell's requests in one loop in the learner's kernel. A call
     of the learner's function that never returns is interrupted at the cell's timeout; one
     that ends the loop (``SystemExit``, ``KeyboardInterrupt``) or asks for ``input()`` gets
-    no answer. Each costs only its exercise: the next test cell starts a fresh loop."""
+    no answer. Each costs only its exercise: the next test cell starts a fresh loop. One that
+    ends the kernel's process is told so at once."""
     course = Course(tmp_path / "course", [A], sources=FIXTURES)
     mistakes = {
         "hangs": ("double", "def double(x):\n    while True:\n        pass"),
@@ -479,6 +480,8 @@ def test_a_learner_function_that_hangs_or_stops_its_kernel_costs_only_its_exerci
     }
     for learner, (cell, code) in mistakes.items():
         course.submit(learner, A, replace_answer(course.solved(A), cell, code))
+    dies = "def double(x):\n    import os\n    os._exit(0)"  # the kernel's process ends
+    course.submit("dies", A, replace_answer(course.solved(A), "double", dies))
     course.check(course.autograde(A, "--Execute.timeout=15"))
     full = course.points(A)
     for learner, (cell, _) in mistakes.items():
@@ -486,6 +489,11 @@ def test_a_learner_function_that_hangs_or_stops_its_kernel_costs_only_its_exerci
         assert course.cell_scores(learner, A) == expected, (learner, course.cell_scores(learner, A))
     outputs = str(course.autograded_notebook("hangs", A))
     assert "your code did not answer in time" in outputs, "the learner was not told why"
+    # a kernel that dies while the judge waits is noticed (not waited for until the timeout),
+    # and the rest of that notebook is not run
+    assert course.cell_scores("dies", A) == dict.fromkeys(full, 0.0)
+    outputs = str(course.autograded_notebook("dies", A))
+    assert "your code ended the Python process that runs your notebook" in outputs, outputs[-2000:]
 
 
 def test_a_judge_that_cannot_set_up_grades_nobody(tmp_path):

@@ -67,6 +67,10 @@ SERVE_REQUESTS = (
     ".serve_requests()"
 )
 NO_ANSWER = wire.error(RuntimeError("the learner's kernel gave no answer"))
+KERNEL_DIED = wire.error(
+    RuntimeError("your code ended the Python process that runs your notebook (the kernel died)")
+)
+ALIVE_CHECK_EVERY = 1.0  # seconds between checks that the learner's kernel still runs
 
 
 class JudgeSetupError(RuntimeError):
@@ -187,11 +191,13 @@ class Judge:
         extra_arguments: list[str],
         log: Any,
         learner_root: Callable[[], str] = lambda: "/",
+        learner_alive: Callable[[], Any] | None = None,
     ) -> None:
         self.setup = setup
         self.learner = learner  # the learner kernel's client
         self.learner_root = learner_root  # the learner's "/", seen from here
         self.interrupt_learner = interrupt_learner  # a coroutine function
+        self.learner_alive = learner_alive  # a coroutine function: is the kernel's process up?
         self.log = log
         cls = JudgeKernelManager if sandboxed else UnsandboxedJudgeKernelManager
         self.km = cls(kernel_name="python3")
@@ -333,8 +339,14 @@ class Judge:
                 await self._stop_serving(interrupt=True)
                 return wire.error(TimeoutError("your code did not answer in time"))
             done, _ = await asyncio.wait(
-                self._reads.values(), timeout=left, return_when=asyncio.FIRST_COMPLETED
+                self._reads.values(),
+                timeout=min(left, ALIVE_CHECK_EVERY),
+                return_when=asyncio.FIRST_COMPLETED,
             )
+            if not done and self.learner_alive is not None and not await self.learner_alive():
+                self._serving = None  # nothing to stop: nothing runs there any more
+                await self._stop_serving(interrupt=False)
+                return KERNEL_DIED
             for name, task in list(self._reads.items()):
                 if task not in done:
                     continue

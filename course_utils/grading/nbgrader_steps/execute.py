@@ -292,6 +292,7 @@ class GradingExecute(Execute):
             list(self.extra_arguments),
             self.log,
             learner_root=getattr(self.km, "files_root", lambda: "/"),
+            learner_alive=self.km.is_alive,
         )
         path = self.resources.get("metadata", {}).get("path") or "."
         began = time.perf_counter()
