@@ -5,6 +5,7 @@ test_grading_sandbox.py) are the end-to-end proof with real nbgrader runs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -169,6 +170,64 @@ def test_without_the_instructors_notebook_nothing_is_graded():
     resources = {"nbgrader": {"assignment": "nowhere", "notebook": "nothing", "student": "ana"}}
     with pytest.raises(GradingEnvironmentError, match="Not graded: learner 'ana'.*source notebook"):
         ex.preprocess(nb, resources)
+
+
+class _StandInJudge:
+    """The judge's kernel, as far as starting and stopping it goes."""
+
+    def __init__(self, events, fails=False):
+        self.events, self.fails = events, fails
+
+    async def launch(self, cwd):
+        self.events.append("judge launching")
+        await asyncio.sleep(0.05)
+        if self.fails:
+            raise RuntimeError("the judge's kernel did not start")
+        self.events.append("judge up")
+
+    async def stop(self):
+        self.events.append("judge stopped")
+
+
+class _StandInLearnerKernel:
+    def __init__(self, events, fails=False):
+        self.events, self.fails, self.has_kernel = events, fails, False
+
+    async def start_kernel(self, **kwargs):
+        self.events.append("learner launching")
+        await asyncio.sleep(0)
+        if self.fails:
+            raise RuntimeError("the learner's kernel did not start")
+        self.has_kernel = True
+        self.events.append("learner up")
+
+    async def shutdown_kernel(self, now=False):
+        self.events.append("learner stopped")
+
+
+@pytest.mark.parametrize("failing", ["learner", "judge"])
+def test_the_judges_kernel_starts_beside_the_learners_and_a_failed_start_leaves_none(
+    failing, monkeypatch, tmp_path
+):
+    """Both kernels start at once (the judge's needs nothing of the learner's); if either fails
+    to start, the error is raised only once both starts are over, and nothing is left running."""
+    from course_utils.grading.nbgrader_steps import execute
+
+    events: list[str] = []
+    monkeypatch.setattr(
+        execute, "Judge", lambda *args: _StandInJudge(events, fails=failing == "judge")
+    )
+    ex = GradingExecute()
+    ex.create_kernel_manager = lambda: _StandInLearnerKernel(events, fails=failing == "learner")
+    nb = new_notebook(cells=[_answer_cell("a"), _test_cell("a_tests")])
+    with pytest.raises(RuntimeError, match=f"the {failing}'s kernel did not start"):
+        ex._run(nb, {"metadata": {"path": str(tmp_path)}}, None, set())
+    assert events[:2] == ["learner launching", "judge launching"]  # side by side
+    assert events[-1] == "judge stopped"  # after its launch ended: no process started late
+    if failing == "judge":
+        assert "learner up" in events and "learner stopped" in events
+    else:
+        assert "judge up" in events and "learner stopped" not in events
 
 
 # --------------------------------------------------------------------------- #

@@ -3,8 +3,9 @@
 :class:`GradingExecute` runs the teaching and answer cells in the learner's kernel,
 and every autograded test cell in a second kernel, the judge
 (:mod:`course_utils.grading.judge_kernel.judge`), started in the same sandbox *without* the
-learner's files. The judge first runs the notebook's setup cell (the instructor's,
-restored by nbgrader). For each test cell:
+learner's files, at the same time as the learner's kernel (it needs nothing of the learner's).
+The judge first runs the notebook's setup cell (the instructor's, restored by nbgrader). For
+each test cell:
 
 1. the judge runs the test; each learner name it needs, each call of a learner's
    function, is an ``input()`` request on the judge kernel's stdin channel;
@@ -182,27 +183,17 @@ def _as_output(msg: dict) -> NotebookNode | None:
 class Judge:
     """One notebook's judge kernel (see the module docstring)."""
 
-    def __init__(
-        self,
-        setup: str,
-        learner: Any,
-        interrupt_learner: Callable[[], Any],
-        sandboxed: bool,
-        extra_arguments: list[str],
-        log: Any,
-        learner_root: Callable[[], str] = lambda: "/",
-        learner_alive: Callable[[], Any] | None = None,
-    ) -> None:
+    def __init__(self, setup: str, sandboxed: bool, extra_arguments: list[str], log: Any) -> None:
         self.setup = setup
-        self.learner = learner  # the learner kernel's client
-        self.learner_root = learner_root  # the learner's "/", seen from here
-        self.interrupt_learner = interrupt_learner  # a coroutine function
-        self.learner_alive = learner_alive  # a coroutine function: is the kernel's process up?
         self.log = log
         cls = JudgeKernelManager if sandboxed else UnsandboxedJudgeKernelManager
         self.km = cls(kernel_name="python3")
         self.extra_arguments = extra_arguments
         self.kc: Any = None
+        self.learner: Any = None  # the learner kernel's client (see attach)
+        self.learner_root: Callable[[], str] = lambda: "/"  # the learner's "/", seen from here
+        self.interrupt_learner: Callable[[], Any] | None = None  # a coroutine function
+        self.learner_alive: Callable[[], Any] | None = None  # coroutine: is its process up?
         self.requests = 0
         self._serving: str | None = None  # the bridge's loop running in the learner's kernel
         self._waiting = False  # that loop waits for a request
@@ -210,9 +201,29 @@ class Judge:
         self._setup_id: str | None = None
         self._source = ""
 
-    async def start(self, cwd: str) -> None:
-        """Start the kernel and send it the setup cell (its reply is awaited with the first test)."""
+    async def launch(self, cwd: str) -> None:
+        """Start the judge kernel's process. Nothing of the learner's is needed yet, so it
+        starts beside the learner's kernel (each takes about 0.7 s)."""
         await self.km.start_kernel(cwd=cwd, extra_arguments=self.extra_arguments)
+
+    def attach(
+        self,
+        learner: Any,
+        interrupt_learner: Callable[[], Any],
+        learner_root: Callable[[], str] = lambda: "/",
+        learner_alive: Callable[[], Any] | None = None,
+    ) -> None:
+        """The learner's kernel the tests' requests go to, once it is up."""
+        self.learner = learner
+        self.interrupt_learner = interrupt_learner
+        self.learner_root = learner_root
+        self.learner_alive = learner_alive
+
+    async def start(self, cwd: str | None = None) -> None:
+        """Connect to the kernel (launched first if it was not) and send it the setup cell
+        (its reply is awaited with the first test)."""
+        if not self.km.has_kernel:
+            await self.launch(cwd or ".")
         self.kc = self.km.client()
         self.kc.start_channels()
         await self.kc.wait_for_ready(timeout=120)
@@ -390,7 +401,8 @@ class Judge:
             if serving is None:
                 return
             if interrupt or not self._waiting:
-                await self.interrupt_learner()  # as for a cell that runs too long
+                if self.interrupt_learner is not None:  # as for a cell that runs too long
+                    await self.interrupt_learner()
             else:
                 self.learner.input(BRIDGE_DONE)
             # wait (briefly) until the loop's execution is over, so its last messages
