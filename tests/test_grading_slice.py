@@ -24,6 +24,7 @@ from course_utils.grading.nbgrader_steps.grading_slice import (
     cell_names,
     describe,
     explained_by_skipped,
+    first_explained_error,
     plan,
     skipped_names,
     slice_of,
@@ -208,6 +209,41 @@ def test_keys_a_skipped_cell_sets_count_as_its_names():
     names = skipped_names(cells, [1])
     assert {"adam", "best", "results", "run"} <= names
     assert explained_by_skipped([error("KeyError", "'adam'")], names)
+
+
+def test_a_name_error_goes_back_to_a_full_run_only_if_skipping_could_explain_it():
+    """A NameError names one name. An answer that never finished (stopped by its timeout)
+    leaves its function undefined: no skipped cell binds it, so there is no second, full run
+    (which would spend the notebook's time budget again), even if the traceback mentions a
+    skipped cell's name. A name a skipped cell binds, or that a function sets as a global
+    (bound where it is called, maybe in a skipped cell), still sends the notebook back."""
+    cells = [
+        code("import numpy as np\ndef configure():\n    global factor\n    factor = 2"),
+        code("model = build()\nscale = 2\nconfigure()"),  # teaching, skipped
+        code("def answer(x):\n    return x * 2", grade_id="answer", kind="answer"),
+        code("assert answer(1) == 2", grade_id="answer_tests", kind="test"),
+    ]
+
+    def failing(missing):
+        message = f"your code raised NameError: name '{missing}' is not defined"
+        cells[3].outputs = [error("NameError", message)]
+        cells[3].outputs[0]["traceback"] = ["assert answer(1) == 2  # model, scale"]
+        return first_explained_error(cells, {1})
+
+    assert failing("answer") is None  # its own answer cell binds it, no skipped cell does
+    assert failing("typo") is None  # the learner's own mistake
+    assert "name 'scale'" in failing("scale")  # the skipped cell binds it
+    assert "name 'factor'" in failing("factor")  # a function's global, set in a skipped cell
+    # other errors: any name of a skipped cell in the message or traceback
+    cells[3].outputs = [error("AttributeError", "'NoneType' object has no attribute 'fit'")]
+    cells[3].outputs[0]["traceback"] = ["model.fit(x)"]
+    assert "AttributeError" in first_explained_error(cells, {1})
+
+
+def test_a_star_import_makes_a_cell_opaque():
+    """``from module import *`` binds names no one can list: the cells before it all run."""
+    assert cell_names("from math import *").opaque
+    assert not cell_names("from math import sqrt").opaque
 
 
 # ---- Validate: the slice on the learner's side ----------------------------------------

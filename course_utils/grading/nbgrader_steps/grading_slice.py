@@ -7,7 +7,8 @@ test reads. At grading time only these cells run in the learner's kernel:
   learner added or changed (its source is not one of the instructor's teaching cells): the
   learner's own code always runs, so skipping never hides what it does;
 - cells whose effects cannot be read from their code (IPython magics, shell escapes,
-  ``globals()``, ``exec``, ``eval``...) and, since they may read anything, every cell before them;
+  ``globals()``, ``exec``, ``eval``, ``from m import *``...) and, since they may read
+  anything, every cell before them;
 - the instructor's teaching cells that bind a name a kept cell reads (the most recent binding
   before the read), or change it in place (``model.fit(...)``, ``d[k] = v``) in between,
   transitively.
@@ -16,8 +17,9 @@ An instructor forces a teaching cell in or out with the tag ``grading:keep`` or
 ``grading:skip`` on the source notebook's cell (the release never shows these tags).
 
 Never a wrong zero: if a cell then fails with an error that a skipped cell could explain
-(:func:`explained_by_skipped`), the notebook is graded again in full
-(:class:`course_utils.grading.nbgrader_steps.execute.GradingExecute`).
+(:func:`explained_by_skipped`: a ``NameError`` for a name a skipped cell binds, or that a
+function sets as ``global``; another error that mentions such a name), the notebook is graded
+again in full (:class:`course_utils.grading.nbgrader_steps.execute.GradingExecute`).
 
 Example:
     >>> cells = [
@@ -48,10 +50,12 @@ KEEP_TAG = "grading:keep"
 SKIP_TAG = "grading:skip"
 # Errors a skipped cell can cause in a kept one: a name, an attribute or a key it would have made.
 SKIPPABLE_ERRORS = ("NameError", "AttributeError", "KeyError", "UnboundLocalError")
+_MISSING_NAME = re.compile(r"name '([A-Za-z_]\w*)' is not defined")
 # Code whose effects on names cannot be read from the code.
 _OPAQUE = re.compile(
     r"^\s*[%!]|\bget_ipython\b|\bglobals\s*\(|\blocals\s*\(|\bvars\s*\(|\bexec\s*\(|\beval\s*\("
-    r"|__builtins__|\bsys\.modules\b|\bsetattr\s*\(|\bdelattr\s*\(|__import__|\bimportlib\b",
+    r"|__builtins__|\bsys\.modules\b|\bsetattr\s*\(|\bdelattr\s*\(|__import__|\bimportlib\b"
+    r"|^\s*from\s+[\w.]+\s+import\s+\*",
     re.M,
 )
 
@@ -405,15 +409,58 @@ def _assigned_keys(source: str) -> set[str]:
 
 def explained_by_skipped(outputs: Iterable[Any], names: set[str]) -> str | None:
     """The error of ``outputs`` that a skipped cell could explain (it names one of ``names``),
-    as ``"NameError: ..."``, or None."""
+    as ``"NameError: ..."``, or None.
+
+    A ``NameError`` is about one name only: it is explained if that name is one of ``names``.
+    So an answer that never finished (stopped by its timeout) and left its function undefined
+    is not sent back to a full run, even if its test's traceback mentions a skipped cell's
+    name. Other errors are explained if their message or traceback mentions one of ``names``.
+
+    Example:
+        >>> error = {"output_type": "error", "ename": "NameError", "traceback": ["model"],
+        ...          "evalue": "name 'answer' is not defined"}
+        >>> explained_by_skipped([error], {"model"}) is None
+        True
+        >>> explained_by_skipped([error], {"answer"})
+        "NameError: name 'answer' is not defined"
+    """
     for output in outputs:
         if output.get("output_type") != "error" or output.get("ename") not in SKIPPABLE_ERRORS:
             continue
-        text = f"{output.get('evalue', '')} " + " ".join(output.get("traceback", []))
+        evalue = str(output.get("evalue", ""))
+        missing = _MISSING_NAME.search(evalue) if output.get("ename") == "NameError" else None
+        if missing:
+            if missing.group(1) in names:
+                return f"{output['ename']}: {evalue}"[:200]
+            continue
+        text = f"{evalue} " + " ".join(output.get("traceback", []))
         words = set(re.findall(r"[A-Za-z_]\w*", re.sub(r"\x1b\[[0-9;]*m", "", text)))
         if words & names:
-            return f"{output['ename']}: {output.get('evalue', '')}"[:200]
+            return f"{output['ename']}: {evalue}"[:200]
     return None
+
+
+def globals_set_by_functions(cells: Sequence[Any]) -> set[str]:
+    """Names that functions defined in the notebook assign as ``global``: they are bound
+    wherever the function is called, which may be a skipped cell."""
+    names: set[str] = set()
+    for cell in cells:
+        if cell.get("cell_type") != "code" or is_test_cell(cell):
+            continue
+        try:
+            table = symtable.symtable(cell.get("source", ""), "<cell>", "exec")
+        except (SyntaxError, ValueError):
+            continue
+        scopes = list(table.get_children())
+        while scopes:
+            scope = scopes.pop()
+            scopes.extend(scope.get_children())
+            names.update(
+                symbol.get_name()
+                for symbol in scope.get_symbols()
+                if symbol.is_declared_global() and symbol.is_assigned()
+            )
+    return names
 
 
 def first_explained_error(cells: Sequence[Any], skipped: set[int]) -> str | None:
@@ -421,7 +468,7 @@ def first_explained_error(cells: Sequence[Any], skipped: set[int]) -> str | None
     ``"<grade_id or cell N>: NameError: ..."``, or None: then the slice's result stands."""
     if not skipped:
         return None
-    names = skipped_names(cells, skipped)
+    names = skipped_names(cells, skipped) | globals_set_by_functions(cells)
     for index, cell in enumerate(cells):
         if index not in skipped and cell.get("cell_type") == "code":
             why = explained_by_skipped(cell.get("outputs", []), names)
