@@ -219,11 +219,9 @@ class Judge:
         self.learner_root = learner_root
         self.learner_alive = learner_alive
 
-    async def start(self, cwd: str | None = None) -> None:
-        """Connect to the kernel (launched first if it was not) and send it the setup cell
-        (its reply is awaited with the first test)."""
-        if not self.km.has_kernel:
-            await self.launch(cwd or ".")
+    async def start(self) -> None:
+        """Connect to the kernel (see :meth:`launch`) and send it the setup cell (its reply is
+        awaited with the first test)."""
         self.kc = self.km.client()
         self.kc.start_channels()
         await self.kc.wait_for_ready(timeout=120)
