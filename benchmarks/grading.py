@@ -13,6 +13,8 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -210,33 +212,31 @@ def _gradebook_scores(course: Course) -> dict[tuple[str, str, str], float]:
     return scores
 
 
-def _breakdown(course: Course) -> dict[str, float]:
-    """Median seconds per kind of work (kernel start, setup, teaching, tests...) per notebook."""
+def _seconds_by_kind(course: Course) -> dict[str, list[float]]:
+    """Every graded notebook's seconds per kind of work (kernel start, setup, teaching, tests...)."""
     from course_utils.grading.contract import METADATA_KEY
 
     seen: dict[str, list[float]] = {}
-    for path in course.root.glob("autograded/*/*/*.ipynb"):
+    for path in sorted(course.root.glob("autograded/*/*/*.ipynb")):
         meta = nbformat.read(path, as_version=4).metadata.get(METADATA_KEY, {})
         for kind, seconds in meta.get("seconds", {}).items():
-            seen.setdefault(kind, []).append(seconds)
-    return {kind: round(statistics.median(values), 2) for kind, values in sorted(seen.items())}
+            seen.setdefault(kind, []).append(round(seconds, 2))
+    return seen
 
 
-def time_class(assignments: list[str], learners: int = 30, workers: int | None = None) -> dict:
-    """The class command with and without the grading slice, against plain nbgrader autograde
-    one assignment after another (every cell run, as before the slice), on the same class."""
+def time_class_part(assignments: list[str], learners: int, workers: int | None = None) -> dict:
+    """One measurement of the class run on ``assignments``: plain nbgrader autograde one
+    assignment after another (every cell run, as before the slice), then the class command
+    without and with the grading slice, back to back on the same generated class."""
     from course_utils.grading.class_scale.grade_class import grade_class
 
-    cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench-class-") as scratch:
         sequential = Course(Path(scratch) / "sequential", assignments)
         submit_generated_class(sequential, learners)
         started = time.monotonic()
         for assignment in assignments:
             sequential.autograde(assignment, NO_SLICE)  # exits 1: broken notebooks are not graded
-            print(f"    sequential {assignment}: {time.monotonic() - started:.0f} s", flush=True)
-        sequential_seconds = round(time.monotonic() - started, 1)
-        timed: dict[str, float] = {}
+        timed = {"sequential": round(time.monotonic() - started, 1)}
         graded: dict[str, Course] = {}
         for mode in ("full", "slice"):
             graded[mode] = Course(Path(scratch) / f"class-{mode}", assignments)
@@ -245,28 +245,87 @@ def time_class(assignments: list[str], learners: int = 30, workers: int | None =
                     config.write("\nc.GradingExecute.grading_slice = False\n")
             submit_generated_class(graded[mode], learners)
             started = time.monotonic()
-            grade_class(graded[mode].root, workers=workers or cores, report=True)
+            grade_class(graded[mode].root, workers=workers or os.cpu_count() or 1, report=True)
             timed[mode] = round(time.monotonic() - started, 1)
-            print(f"    class command, {mode}: {timed[mode]:.0f} s", flush=True)
         reference = _gradebook_scores(sequential)
         same = all(_gradebook_scores(course) == reference for course in graded.values())
-        breakdown = _breakdown(graded["slice"])
-    notebooks = learners * len(assignments)
-    seconds = timed["slice"]
+        return {
+            "learners": learners,
+            "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "seconds": timed,
+            "same_grades": same,
+            "seconds_by_kind": _seconds_by_kind(graded["slice"]),
+        }
+
+
+def class_record(parts: dict[str, dict], assignments: list[str], learners: int) -> dict:
+    """The class run's figures from its parts (one per assignment), complete or not."""
+    done = [a for a in assignments if a in parts]
+    total = {
+        mode: round(sum(parts[a]["seconds"][mode] for a in done), 1)
+        for mode in ("sequential", "full", "slice")
+    }
+    cores = os.cpu_count() or 1
+    notebooks = learners * len(done)
+    kinds: dict[str, list[float]] = {}
+    for a in done:
+        for kind, values in parts[a]["seconds_by_kind"].items():
+            kinds.setdefault(kind, []).extend(values)
+
+    def per_core_minute(seconds: float) -> float:
+        return round(notebooks / (seconds / 60) / cores, 2) if seconds else 0.0
+
     return {
         "learners": learners,
         "notebooks": notebooks,
+        "assignments": done,
+        "complete": len(done) == len(assignments),
         "cores": cores,
-        "seconds": seconds,
-        "seconds_without_slice": timed["full"],
-        "sequential_seconds": sequential_seconds,
-        "speedup": round(sequential_seconds / seconds, 2),
-        "same_grades": same,
-        "per_core_minute": round(notebooks / (seconds / 60) / cores, 2),
+        "seconds": total["slice"],
+        "seconds_without_slice": total["full"],
+        "sequential_seconds": total["sequential"],
+        "speedup": round(total["sequential"] / total["slice"], 2) if total["slice"] else 0.0,
+        "same_grades": all(parts[a]["same_grades"] for a in done),
+        "per_core_minute": per_core_minute(total["slice"]),
         "notebooks_per_minute_per_core": {
-            "class": round(notebooks / (seconds / 60) / cores, 2),
-            "class_without_slice": round(notebooks / (timed["full"] / 60) / cores, 2),
-            "sequential": round(notebooks / (sequential_seconds / 60) / cores, 2),
+            "class": per_core_minute(total["slice"]),
+            "class_without_slice": per_core_minute(total["full"]),
+            "sequential": per_core_minute(total["sequential"]),
         },
-        "seconds_per_notebook": breakdown,
+        "seconds_per_notebook": {
+            kind: round(statistics.median(values), 2) for kind, values in sorted(kinds.items())
+        },
+        "measured": sorted({parts[a]["measured"][:10] for a in done}),
     }
+
+
+def time_class(
+    assignments: list[str],
+    learners: int = 30,
+    workers: int | None = None,
+    parts: dict[str, dict] | None = None,
+    on_part: Callable[[dict[str, dict]], None] | None = None,
+) -> dict:
+    """The class command with and without the grading slice, against plain nbgrader autograde
+    one assignment after another, on a generated class of ``learners``.
+
+    The class is measured one assignment at a time (the three gradings back to back), so that
+    a run too long for one sitting can be resumed: ``parts`` holds the assignments measured
+    already for the same number of learners, and ``on_part`` gets them all again after each new
+    one, to save. Summing the parts costs the class command one Dask start per assignment.
+    """
+    parts = {a: p for a, p in (parts or {}).items() if p["learners"] == learners}
+    for assignment in assignments:
+        if assignment in parts:
+            print(f"    {assignment}: measured {parts[assignment]['measured']}, kept", flush=True)
+            continue
+        parts[assignment] = time_class_part([assignment], learners, workers)
+        seconds = parts[assignment]["seconds"]
+        print(
+            f"    {assignment}: sequential {seconds['sequential']:.0f} s, class command "
+            f"{seconds['full']:.0f} s without the slice, {seconds['slice']:.0f} s with it",
+            flush=True,
+        )
+        if on_part:
+            on_part(parts)
+    return class_record(parts, assignments, learners)

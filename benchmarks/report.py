@@ -66,7 +66,16 @@ def _slice_ok(sliced: dict) -> bool:
 
 
 def _class_ok(whole: dict) -> bool:
-    return whole["same_grades"] and whole["speedup"] >= CLASS_SPEEDUP_TARGET
+    complete = whole.get("complete", True)
+    return complete and whole["same_grades"] and whole["speedup"] >= CLASS_SPEEDUP_TARGET
+
+
+def _class_size(whole: dict) -> str:
+    """A class run measured one assignment at a time may not be over yet: its row says so."""
+    if whole.get("complete", True):
+        return f"{whole['notebooks']} notebooks"
+    done = len(whole["assignments"])
+    return f"{done} assignment(s) measured so far, {whole['notebooks']} notebooks (unfinished)"
 
 
 def _seeds_note(report: dict) -> str:
@@ -151,8 +160,10 @@ def markdown(report: dict) -> str:
     whole = report.get("class")
     if whole:
         grades = ("" if whole["same_grades"] else " (different grades!)") + _before(whole)
+        if len(whole.get("measured", [])) > 1:  # resumed: the parts ran on different days
+            grades += "; measured on " + " and ".join(whole["measured"])
         lines.append(
-            f"| grading | a {whole['learners']}-learner class, {whole['notebooks']} notebooks: "
+            f"| grading | a {whole['learners']}-learner class, {_class_size(whole)}: "
             "class command vs nbgrader autograde one assignment after another "
             f"| - | >= {CLASS_SPEEDUP_TARGET:.0f}x | {whole['speedup']:.2f}x "
             f"({whole['seconds'] / 60:.1f} min vs {whole['sequential_seconds'] / 60:.1f} min"
@@ -162,7 +173,14 @@ def markdown(report: dict) -> str:
                 else ""
             )
             + f"){grades} | "
-            f"{'yes' if _class_ok(whole) else '**no**'} |"
+            + (
+                "yes"
+                if _class_ok(whole)
+                else "**no**"
+                if whole.get("complete", True)
+                else "not yet"
+            )
+            + " |"
         )
     limit = NOTEBOOK_SECONDS_TARGET[profile]
     lines += [
@@ -211,7 +229,9 @@ def missed_targets(report: dict) -> list[str]:
             f"{SLICE_RATIO_TARGET}x), same grades: {sliced['same_grades']}"
         )
     whole = report.get("class")
-    if whole and not _class_ok(whole):
+    if whole and not whole.get("complete", True):
+        missed.append(f"class run unfinished: {', '.join(whole['assignments'])} measured")
+    elif whole and not _class_ok(whole):
         missed.append(
             f"class grading {whole['speedup']}x faster than sequential (target "
             f"{CLASS_SPEEDUP_TARGET}x), same grades: {whole['same_grades']}"

@@ -7,6 +7,7 @@
     python -m benchmarks.run --render           # redraw the tables from results.json
     python -m benchmarks.run --grading-only slice --judge-learners 1   # slice vs full only
     python -m benchmarks.run --grading-only class --class-learners 10  # the class run only
+        # (measured one assignment at a time; run it again to resume an interrupted run)
 
 For each notebook: the figures it records with ``course_utils.record()`` (in the
 full profile the mean and range over 3 seeds, ``--seeds``), its wall time and the
@@ -30,7 +31,13 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.grading import time_autograde, time_class, time_judge, time_slice
+from benchmarks.grading import (
+    class_record,
+    time_autograde,
+    time_class,
+    time_judge,
+    time_slice,
+)
 from benchmarks.notebooks import REPO, combine_runs, notebooks, run_notebook
 from benchmarks.report import markdown, missed_targets, update_readme
 
@@ -84,7 +91,14 @@ def main(argv: list[str] | None = None) -> int:
         "--class-learners",
         type=int,
         default=30,
-        help="learners in the generated class graded both ways (0: skip; 30: about 2 hours)",
+        help="learners in the generated class graded three ways (0: skip; 10 learners: about 2.5 "
+        "hours on 2 cores)",
+    )
+    parser.add_argument(
+        "--class-restart",
+        action="store_true",
+        help="with --grading-only class: measure every assignment again (by default the "
+        "assignments already measured for the same number of learners are kept)",
     )
     parser.add_argument(
         "--seeds",
@@ -155,7 +169,17 @@ def main(argv: list[str] | None = None) -> int:
             previous["slice"] = time_slice(names, REPO / "solutions", args.judge_learners)
         else:
             print(f"  grading a generated class of {args.class_learners} learners ...", flush=True)
-            previous["class"] = time_class(names, args.class_learners)
+            if args.class_restart:
+                previous.pop("class_parts", None)
+
+            def save(parts: dict[str, dict]) -> None:  # after each assignment: resumable
+                previous["class_parts"] = parts
+                previous["class"] = class_record(parts, names, args.class_learners)
+                write(previous, args.out, readme=True)
+
+            previous["class"] = time_class(
+                names, args.class_learners, parts=previous.get("class_parts"), on_part=save
+            )
         print(write(previous, args.out, readme=True))
         return 0
     if args.merge and previous.get("profile") not in (None, args.profile):
@@ -191,12 +215,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_grading and args.class_learners > 0:
         graded = notebooks() if report["complete"] else paths
         print(
-            f"  grading a generated class of {args.class_learners} learners both ways ...",
+            f"  grading a generated class of {args.class_learners} learners three ways ...",
             flush=True,
         )
-        report["class"] = time_class([p.parent.name for p in graded], args.class_learners)
+        names = [p.parent.name for p in graded]
+
+        def keep(parts: dict[str, dict]) -> None:
+            report["class_parts"] = parts
+            write(report, args.out, readme=False)
+
+        report["class"] = time_class(names, args.class_learners, on_part=keep)
     elif previous.get("class"):
         report["class"] = previous["class"]
+        if previous.get("class_parts"):
+            report["class_parts"] = previous["class_parts"]
     if not args.skip_grading:
         print(
             "  autograding every notebook with the judge and with plain in-kernel tests ...",

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from benchmarks import notebooks, report, run
+from benchmarks import grading, notebooks, report, run
 from benchmarks.targets import SANDBOX_OVERHEAD_TARGET, TARGETS
 
 
@@ -287,3 +287,84 @@ def test_the_benchmarks_own_cells_read_only_what_their_notebook_makes():
         missing = cell_names(source).reads - bound - set(dir(builtins))
         assert not missing, f"{name}: the benchmark's cell reads {sorted(missing)}"
         assert "record" in source, f"{name}: the benchmark's cell records nothing"
+
+
+def _class_part(sequential: float, full: float, sliced: float, day: str = "2026-12-05") -> dict:
+    return {
+        "learners": 10,
+        "measured": f"{day} 10:00 UTC",
+        "seconds": {"sequential": sequential, "full": full, "slice": sliced},
+        "same_grades": True,
+        "seconds_by_kind": {"setup": [6.0, 8.0], "tests": [1.0, 3.0]},
+    }
+
+
+def test_the_class_run_is_measured_one_assignment_at_a_time_and_resumes(monkeypatch):
+    measured: list[list[str]] = []
+
+    def fake_part(assignments: list[str], learners: int, workers: int | None = None) -> dict:
+        measured.append(assignments)
+        return _class_part(300.0, 200.0, 100.0)
+
+    monkeypatch.setattr(grading, "time_class_part", fake_part)
+    saved: list[list[str]] = []
+    kept = {
+        "01_a": _class_part(600.0, 400.0, 200.0, day="2026-12-04"),
+        "02_b": {**_class_part(1.0, 1.0, 1.0), "learners": 3},  # another class size: again
+    }
+    whole = grading.time_class(
+        ["01_a", "02_b", "03_c"], 10, parts=kept, on_part=lambda parts: saved.append(list(parts))
+    )
+    assert measured == [["02_b"], ["03_c"]]  # 01_a was kept, 02_b had 3 learners
+    assert saved == [["01_a", "02_b"], ["01_a", "02_b", "03_c"]]  # saved after each one
+    assert whole["complete"] and whole["notebooks"] == 30
+    assert (whole["sequential_seconds"], whole["seconds_without_slice"], whole["seconds"]) == (
+        1200.0,
+        800.0,
+        400.0,
+    )
+    assert whole["speedup"] == 3.0 and whole["same_grades"]
+    assert whole["seconds_per_notebook"] == {"setup": 7.0, "tests": 2.0}  # median of all notebooks
+    assert whole["measured"] == ["2026-12-04", "2026-12-05"]
+    row = report.markdown({**_report({}), "class": whole})
+    assert "measured on 2026-12-04 and 2026-12-05 | yes |" in row
+
+
+def test_an_unfinished_class_run_is_shown_as_such_and_counts_as_missed():
+    parts = {"01_a": _class_part(900.0, 600.0, 200.0)}
+    whole = grading.class_record(parts, ["01_a", "02_b"], 10)
+    assert not whole["complete"] and whole["notebooks"] == 10 and whole["speedup"] == 4.5
+    made_up = {**_report({"mlp_test_accuracy": 0.91}), "class": whole}
+    assert report.missed_targets(made_up) == ["class run unfinished: 01_a measured"]
+    table = report.markdown(made_up)
+    assert "1 assignment(s) measured so far, 10 notebooks (unfinished)" in table
+    assert "| not yet |" in table
+    different = {**parts, "02_b": {**_class_part(900.0, 600.0, 200.0), "same_grades": False}}
+    assert not grading.class_record(different, ["01_a", "02_b"], 10)["same_grades"]
+
+
+def test_an_interrupted_class_run_keeps_what_it_measured_and_resumes(tmp_path, monkeypatch):
+    (tmp_path / "results.json").write_text(json.dumps(_report({"mlp_test_accuracy": 0.91})))
+    names = [p.parent.name for p in notebooks.notebooks()]
+    measured: list[str] = []
+
+    def part(assignments: list[str], learners: int, workers: int | None = None) -> dict:
+        if len(measured) == 2 and "stop" not in measured:
+            measured.append("stop")
+            raise KeyboardInterrupt  # the session ends during the third assignment
+        measured.extend(assignments)
+        return _class_part(300.0, 200.0, 100.0)
+
+    monkeypatch.setattr(grading, "time_class_part", part)
+    argv = ["--grading-only", "class", "--class-learners", "10", "--out", str(tmp_path)]
+    with pytest.raises(KeyboardInterrupt):
+        run.main(argv)
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert list(saved["class_parts"]) == names[:2] and not saved["class"]["complete"]
+    assert "not yet" in (tmp_path / "RESULTS.md").read_text()
+    assert run.main(argv) == 0
+    assert measured == [*names[:2], "stop", *names[2:]]  # each assignment measured once
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["class"]["complete"] and saved["class"]["notebooks"] == 10 * len(names)
+    assert run.main([*argv, "--class-restart"]) == 0
+    assert measured[-len(names) :] == names  # measured again from the start
