@@ -66,13 +66,17 @@ def _slice_ok(sliced: dict) -> bool:
 
 
 def _class_ok(whole: dict) -> bool:
-    complete = whole.get("complete", True)
-    return complete and whole["same_grades"] and whole["speedup"] >= CLASS_SPEEDUP_TARGET
+    return _class_done(whole) and whole["same_grades"] and whole["speedup"] >= CLASS_SPEEDUP_TARGET
+
+
+def _class_done(whole: dict) -> bool:
+    """A class run is measured one assignment at a time: it may not be over yet (records made
+    before that have no ``complete`` and were measured in one go)."""
+    return whole.get("complete", True)
 
 
 def _class_size(whole: dict) -> str:
-    """A class run measured one assignment at a time may not be over yet: its row says so."""
-    if whole.get("complete", True):
+    if _class_done(whole):
         return f"{whole['notebooks']} notebooks"
     done = len(whole["assignments"])
     return f"{done} assignment(s) measured so far, {whole['notebooks']} notebooks (unfinished)"
@@ -162,6 +166,7 @@ def markdown(report: dict) -> str:
         grades = ("" if whole["same_grades"] else " (different grades!)") + _before(whole)
         if len(whole.get("measured", [])) > 1:  # resumed: the parts ran on different days
             grades += "; measured on " + " and ".join(whole["measured"])
+        verdict = "yes" if _class_ok(whole) else "**no**" if _class_done(whole) else "not yet"
         lines.append(
             f"| grading | a {whole['learners']}-learner class, {_class_size(whole)}: "
             "class command vs nbgrader autograde one assignment after another "
@@ -172,15 +177,7 @@ def markdown(report: dict) -> str:
                 if "seconds_without_slice" in whole
                 else ""
             )
-            + f"){grades} | "
-            + (
-                "yes"
-                if _class_ok(whole)
-                else "**no**"
-                if whole.get("complete", True)
-                else "not yet"
-            )
-            + " |"
+            + f"){grades} | {verdict} |"
         )
     limit = NOTEBOOK_SECONDS_TARGET[profile]
     lines += [
@@ -229,7 +226,7 @@ def missed_targets(report: dict) -> list[str]:
             f"{SLICE_RATIO_TARGET}x), same grades: {sliced['same_grades']}"
         )
     whole = report.get("class")
-    if whole and not whole.get("complete", True):
+    if whole and not _class_done(whole):
         missed.append(f"class run unfinished: {', '.join(whole['assignments'])} measured")
     elif whole and not _class_ok(whole):
         missed.append(
